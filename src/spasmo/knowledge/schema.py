@@ -1,0 +1,248 @@
+"""The shape of the knowledge base: every YAML file is validated against these models.
+
+Unknown keys are refused (``extra="forbid"``) so that a typo in a reviewed file is an
+error, not a silently ignored field.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "LEVELS",
+    "CHAIN_STEPS",
+    "FREQUENCY_CLASSES",
+    "Level",
+    "Chain",
+    "Text",
+    "Terms",
+    "Source",
+    "Finding",
+    "Link",
+    "Escalation",
+    "Urgency",
+    "Prevalence",
+    "Codes",
+    "Condition",
+    "ConditionGroup",
+    "Rule",
+    "Advice",
+    "Policy",
+]
+
+#: Triage levels, most urgent first (contract section 2).
+LEVELS: tuple[str, ...] = ("emergency", "urgent", "routine", "self_care")
+#: Steps of the path to a contraction (contract section 3).
+CHAIN_STEPS: tuple[str, ...] = (
+    "brain",
+    "spinal_cord",
+    "peripheral_nerve",
+    "neuromuscular_junction",
+    "muscle_membrane",
+    "muscle_fibre",
+    "muscle_metabolism",
+    "smooth_muscle",
+    "mimic",
+)
+#: HPO frequency classes (HP:0040279 and its children).
+FREQUENCY_CLASSES: tuple[str, ...] = (
+    "obligate",
+    "very_frequent",
+    "frequent",
+    "occasional",
+    "very_rare",
+    "excluded",
+)
+
+Level = Literal["emergency", "urgent", "routine", "self_care"]
+Chain = Literal[
+    "brain",
+    "spinal_cord",
+    "peripheral_nerve",
+    "neuromuscular_junction",
+    "muscle_membrane",
+    "muscle_fibre",
+    "muscle_metabolism",
+    "smooth_muscle",
+    "mimic",
+]
+FrequencyClass = Literal["obligate", "very_frequent", "frequent", "occasional", "very_rare", "excluded"]
+
+_ID = r"^[a-z][a-z0-9_]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(_Strict):
+    """The same statement in English and Italian."""
+
+    en: str = Field(min_length=1)
+    it: str = Field(min_length=1)
+
+
+class Terms(_Strict):
+    """Words and phrases people use for a finding, per language."""
+
+    en: list[str] = Field(default_factory=list)
+    it: list[str] = Field(default_factory=list)
+
+
+class Source(_Strict):
+    """A public document that supports a statement."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    url: str
+    title: str = Field(min_length=1)
+    publisher: str = Field(min_length=1)
+    language: Literal["en", "it"] = "en"
+
+    @field_validator("url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+\.[^\s]+$", value):
+            raise ValueError(f"{value!r} is not a public http(s) URL")
+        return value
+
+
+class Finding(_Strict):
+    """Something a person can report: a symptom, a circumstance, an exposure, a history."""
+
+    id: str = Field(pattern=_ID)
+    kind: Literal[
+        "symptom", "location", "timing", "trigger", "relief", "course", "context", "exposure", "history"
+    ]
+    name: Text
+    question: Text
+    terms: Terms
+    hpo: str | None = Field(default=None, pattern=r"^HP:\d{7}$")
+    #: Finding ids that this one implies when present (e.g. a calf cramp at night implies a cramp).
+    implies: list[str] = Field(default_factory=list)
+
+
+class Link(_Strict):
+    """How often a finding occurs with a condition, with where that figure comes from."""
+
+    finding: str = Field(pattern=_ID)
+    frequency: FrequencyClass | None = None
+    probability: float | None = Field(default=None, gt=0.0, lt=1.0)
+    basis: str | None = None
+    sources: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_measure(self) -> "Link":
+        if (self.frequency is None) == (self.probability is None):
+            raise ValueError("give exactly one of 'frequency' (an HPO class) or 'probability' (a published figure)")
+        if self.probability is not None and not self.basis:
+            raise ValueError("a 'probability' needs a 'basis' saying where the figure comes from")
+        return self
+
+
+class Escalation(_Strict):
+    """The condition calls for a more urgent level when these findings are present."""
+
+    level: Level
+    any: list[str] = Field(default_factory=list)
+    all: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _has_findings(self) -> "Escalation":
+        if not self.any and not self.all:
+            raise ValueError("an escalation needs findings under 'any' or 'all'")
+        return self
+
+
+class Urgency(_Strict):
+    default: Level
+    escalations: list[Escalation] = Field(default_factory=list)
+    sources: list[str] = Field(min_length=1)
+
+
+class Prevalence(_Strict):
+    """How common the condition is among people who report spasms or cramps (a relative prior)."""
+
+    weight: float = Field(gt=0.0, le=1.0)
+    basis: str = Field(min_length=10)
+    sources: list[str] = Field(min_length=1)
+
+
+class Codes(_Strict):
+    icd10: list[str] = Field(min_length=1)
+    orpha: list[str] = Field(default_factory=list)
+    omim: list[str] = Field(default_factory=list)
+
+
+class Condition(_Strict):
+    id: str = Field(pattern=_ID)
+    name: Text
+    description: Text
+    chain: Chain
+    chain_sources: list[str] = Field(min_length=1)
+    prevalence: Prevalence
+    codes: Codes
+    urgency: Urgency
+    findings: list[Link] = Field(min_length=1)
+    self_care: list[str] = Field(default_factory=list)
+    treatment: list[str] = Field(default_factory=list)
+    see_doctor: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(min_length=1)
+
+
+class ConditionGroup(_Strict):
+    """One file of conditions."""
+
+    group: Text
+    conditions: list[Condition] = Field(min_length=1)
+
+
+class Rule(_Strict):
+    """A red-flag rule: when its findings are present, the level cannot be lower than ``level``."""
+
+    id: str = Field(pattern=_ID)
+    level: Level
+    any: list[str] = Field(default_factory=list)
+    all: list[str] = Field(default_factory=list)
+    reason: Text
+    advice: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _has_findings(self) -> "Rule":
+        if not self.any and not self.all:
+            raise ValueError("a rule needs findings under 'any' or 'all'")
+        return self
+
+
+class Advice(_Strict):
+    id: str = Field(pattern=_ID)
+    kind: Literal["self_care", "treatment", "see_doctor", "level", "general"]
+    text: Text
+    sources: list[str] = Field(min_length=1)
+
+
+class FrequencyValue(_Strict):
+    probability: float = Field(gt=0.0, lt=1.0)
+    basis: str
+
+
+class Threshold(_Strict):
+    probability: float = Field(gt=0.0, lt=1.0)
+    basis: str
+
+
+class Policy(_Strict):
+    """The numbers the reasoning uses that are not tied to one condition, each with its basis."""
+
+    frequency_classes: dict[FrequencyClass, FrequencyValue]
+    leak: FrequencyValue
+    other_cause: FrequencyValue
+    other_cause_finding: FrequencyValue
+    thresholds: dict[Literal["emergency", "urgent", "routine"], Threshold]
+    disclaimer: Text
+    emergency_number: Text
+    sources: list[str] = Field(min_length=1)
