@@ -96,6 +96,14 @@ def check(kb: KnowledgeBase, *, hpo: Callable[[str], str | None] | None = None) 
     for aid in sorted(unused_advice):
         if kb.advice[aid].kind not in ("level", "general"):
             add(Problem("advice.yaml", aid, "the advice is used by no condition or rule; link it or remove it"))
+    try:
+        from .coverage import coverage_problems  # noqa: PLC0415
+
+        problems.extend(coverage_problems(kb))
+    except FileNotFoundError:
+        add(Problem("coverage.yaml", "-", "the map of the source articles' items is missing; add it"))
+    except (KeyError, TypeError, ValueError) as exc:
+        add(Problem("coverage.yaml", "-", f"cannot be read: {exc}"))
     cited = _cited(kb)
     for sid in sorted(set(kb.sources) - cited):
         add(Problem("sources.yaml", sid, "the source is cited by nothing; cite it or remove it"))

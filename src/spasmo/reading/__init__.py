@@ -1,0 +1,295 @@
+"""Reading what people write: text in English or Italian -> findings with their state and span.
+
+Lexicon terms from the knowledge base are matched on Snowball stems (fast, no dictionary to load,
+and forgiving of inflection: crampo/crampi, cramp/cramping), after function words are dropped.
+Negation is found from cue lists kept as data (``cues.yaml``), with a scope that ends at the end of
+the clause. Numbers, durations and frequencies are turned into findings by patterns in the same file.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Literal
+
+import snowballstemmer
+import yaml
+
+from ..knowledge import KnowledgeBase
+from ..reasoning import Observation
+
+__all__ = ["LANGUAGES", "MAX_CHARS", "Match", "Reading", "Reader", "ReadingError", "detect_language"]
+
+LANGUAGES = ("en", "it")
+MAX_CHARS = 10_000
+Lang = Literal["en", "it"]
+
+_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*['’]?|\d+(?:[.,]\d+)?|[.,;:!?()]")
+_PUNCT = set(".,;:!?()")
+_STEMMERS = {"en": snowballstemmer.stemmer("english"), "it": snowballstemmer.stemmer("italian")}
+
+
+class ReadingError(ValueError):
+    """The text cannot be read; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str  # normalised (lower case, no accents, straight apostrophes)
+    stem: str
+    start: int
+    end: int
+    punct: bool
+    stop: bool
+
+
+@dataclass(frozen=True)
+class Match:
+    finding: str
+    state: Literal["present", "absent"]
+    start: int
+    end: int
+    text: str
+    cue: str | None = None
+
+
+@dataclass(frozen=True)
+class Reading:
+    language: Lang
+    matches: tuple[Match, ...]
+
+    def observations(self) -> list[Observation]:
+        """One observation per finding: the first mention; a later plain mention beats a negated one."""
+        chosen: dict[str, Match] = {}
+        for m in self.matches:
+            if m.finding not in chosen or (chosen[m.finding].state == "absent" and m.state == "present"):
+                chosen[m.finding] = m
+        return [
+            Observation(m.finding, m.state, origin="text", span=(m.start, m.end), text=m.text)
+            for m in sorted(chosen.values(), key=lambda m: m.start)
+        ]
+
+
+def _strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _fold(text: str) -> str:
+    # people often drop Italian accents ("perche", "e'"), so accents are dropped on both sides
+    return _strip_accents(text.replace("’", "'").replace("`", "'").lower())
+
+
+@lru_cache(maxsize=1)
+def _cues() -> dict:
+    raw = (resources.files("spasmo.reading") / "cues.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(raw)
+
+
+@lru_cache(maxsize=1)
+def _detector():
+    from lingua import Language, LanguageDetectorBuilder  # noqa: PLC0415 - only when the language is asked for
+
+    return LanguageDetectorBuilder.from_languages(Language.ENGLISH, Language.ITALIAN).build()
+
+
+def detect_language(text: str) -> Lang:
+    """English or Italian, from function words first (cheap, decisive on most texts), then lingua."""
+    words = [_fold(w) for w in re.findall(r"[^\W\d_]+", text)]
+    score = {lang: sum(1 for w in words if w in _stopset(lang)) for lang in LANGUAGES}
+    if score["en"] >= 2 * score["it"] + 2:
+        return "en"
+    if score["it"] >= 2 * score["en"] + 2:
+        return "it"
+    found = _detector().detect_language_of(text)
+    if found is not None and found.name == "ITALIAN":
+        return "it"
+    return "en"
+
+
+@lru_cache(maxsize=2)
+def _stopset(lang: str) -> frozenset[str]:
+    return frozenset(_fold(w) for w in _cues()[lang]["stopwords"])
+
+
+@lru_cache(maxsize=50_000)
+def _stem(lang: str, word: str) -> str:
+    return _STEMMERS[lang].stemWord(word)
+
+
+def tokenize(text: str, lang: Lang) -> list[Token]:
+    folded = _fold(text)
+    stops = _stopset(lang)
+    tokens: list[Token] = []
+    for m in _TOKEN.finditer(folded):
+        raw = m.group(0)
+        start = m.start()
+        if raw in _PUNCT:
+            tokens.append(Token(raw, raw, start, m.end(), True, False))
+            continue
+        parts = [raw]
+        if lang == "it" and "'" in raw.rstrip("'"):
+            # elision: dall'addome -> dall' + addome
+            left, _, right = raw.partition("'")
+            parts = [left + "'", right]
+        offset = start
+        for part in parts:
+            end = offset + len(part)
+            is_stop = part in stops or part.rstrip("'") in stops
+            tokens.append(Token(part, _stem(lang, part.rstrip("'")), offset, end, False, is_stop))
+            offset = end
+    return tokens
+
+
+class Reader:
+    """Compiled lexicon for both languages; build once per knowledge base."""
+
+    def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
+        cues = _cues()
+        self.index: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = {}
+        self.negation: dict[str, frozenset[str]] = {}
+        self.pseudo: dict[str, list[tuple[str, ...]]] = {}
+        self.terminators: dict[str, frozenset[str]] = {}
+        self.window: dict[str, int] = {}
+        self.patterns: dict[str, list[tuple[str, re.Pattern[str], float | None, float | None]]] = {}
+        for lang in LANGUAGES:
+            index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+            for finding in kb.findings.values():
+                for term in getattr(finding.terms, lang):
+                    stems = tuple(t.stem for t in tokenize(term, lang) if not t.stop and not t.punct)
+                    if not stems:
+                        continue
+                    index.setdefault(stems[0], []).append((stems, finding.id))
+            for entries in index.values():
+                entries.sort(key=lambda e: -len(e[0]))
+            self.index[lang] = index
+            spec = cues[lang]
+            self.negation[lang] = frozenset(_fold(w) for w in spec["negation"])
+            self.pseudo[lang] = [tuple(_fold(p).split()) for p in spec.get("pseudo_negation", [])]
+            self.terminators[lang] = frozenset(_fold(w) for w in spec["terminators"])
+            self.window[lang] = int(spec.get("window", 6))
+            self.patterns[lang] = [
+                (p["finding"], re.compile(_strip_accents(p["regex"])), p.get("min"), p.get("max"))
+                for p in cues["patterns"][lang]
+                if p["finding"] in kb.findings
+            ]
+
+    def read(self, text: str, language: str = "auto") -> Reading:
+        if not isinstance(text, str) or not text.strip():
+            raise ReadingError("the description is empty; describe your spasms or cramps in a few words")
+        if len(text) > MAX_CHARS:
+            raise ReadingError(
+                f"the description is {len(text):,} characters long; spasmo reads at most {MAX_CHARS:,}. "
+                "Shorten it to the main points."
+            )
+        if language == "auto":
+            lang: Lang = detect_language(text)
+        elif language in LANGUAGES:
+            lang = language  # type: ignore[assignment]
+        else:
+            raise ReadingError(f"unknown language {language!r}; use 'en', 'it' or 'auto'")
+        tokens = tokenize(text, lang)
+        matches = self._lexicon(tokens, lang, text) + self._patterns(text, tokens, lang)
+        matches.sort(key=lambda m: (m.start, m.end))
+        return Reading(lang, tuple(matches))
+
+    # -- lexicon matching ---------------------------------------------------------------
+    def _lexicon(self, tokens: list[Token], lang: Lang, original: str) -> list[Match]:
+        content = [i for i, t in enumerate(tokens) if not t.punct and not t.stop]
+        index = self.index[lang]
+        found: list[tuple[int, int, int, str]] = []  # (first token, last token, n stems, finding)
+        for ci, ti in enumerate(content):
+            for stems, finding in index.get(tokens[ti].stem, ()):
+                end = _match_from(tokens, content, ci, stems)
+                if end is not None:
+                    found.append((ti, end, len(stems), finding))
+        kept = [
+            f for f in found
+            if not any(
+                g[3] != f[3] and g[0] <= f[0] and f[1] <= g[1] and (g[1] - g[0] > f[1] - f[0] or g[2] > f[2])
+                for g in found
+            )
+        ]
+        spans = [(a, b) for a, b, _, _ in kept]
+        out: list[Match] = []
+        seen: set[tuple[int, str]] = set()
+        for first, last, _, finding in kept:
+            if (first, finding) in seen:
+                continue
+            seen.add((first, finding))
+            cue = self._negated(tokens, first, lang, spans)
+            start, end = tokens[first].start, tokens[last].end
+            out.append(Match(finding, "absent" if cue else "present", start, end, original[start:end], cue))
+        return out
+
+    def _negated(self, tokens: list[Token], first: int, lang: Lang, spans: list[tuple[int, int]]) -> str | None:
+        negation, terminators = self.negation[lang], self.terminators[lang]
+        seen_content = 0
+        i = first - 1
+        while i >= 0 and seen_content < self.window[lang]:
+            tok = tokens[i]
+            if tok.text in terminators or (tok.punct and tok.text not in "()"):
+                return None
+            inside_other = any(a <= i <= b for a, b in spans)
+            word = tok.text
+            if not inside_other and (word in negation or word.endswith("n't")):
+                if not self._pseudo(tokens, i, lang):
+                    return word
+            if not tok.stop:
+                seen_content += 1
+            i -= 1
+        return None
+
+    def _pseudo(self, tokens: list[Token], i: int, lang: Lang) -> bool:
+        for phrase in self.pseudo[lang]:
+            for offset in range(len(phrase)):
+                j = i - offset
+                if j < 0 or j + len(phrase) > len(tokens):
+                    continue
+                if tuple(t.text for t in tokens[j : j + len(phrase)]) == phrase:
+                    return True
+        return False
+
+    # -- numbers, durations, frequencies --------------------------------------------------
+    def _patterns(self, text: str, tokens: list[Token], lang: Lang) -> list[Match]:
+        folded = _fold(text)
+        out = []
+        for finding, regex, low, high in self.patterns[lang]:
+            for m in regex.finditer(folded):
+                n = m.groupdict().get("n")
+                if n is not None:
+                    value = float(n.replace(",", "."))
+                    if (low is not None and value < low) or (high is not None and value > high):
+                        continue
+                first = next((i for i, t in enumerate(tokens) if t.end > m.start()), None)
+                cue = self._negated(tokens, first, lang, []) if first is not None else None
+                out.append(Match(finding, "absent" if cue else "present", m.start(), m.end(), text[m.start():m.end()], cue))
+                break
+        return out
+
+
+def _match_from(tokens: list[Token], content: list[int], ci: int, stems: tuple[str, ...]) -> int | None:
+    """Match ``stems`` at content position ``ci``, allowing one extra word between term words."""
+    pos = ci
+    last = content[ci]
+    for stem in stems[1:]:
+        nxt = None
+        for step in (1, 2):
+            k = pos + step
+            if k >= len(content):
+                break
+            ti = content[k]
+            if any(tokens[j].punct for j in range(last + 1, ti)):
+                break
+            if tokens[ti].stem == stem:
+                nxt = k
+                break
+        if nxt is None:
+            return None
+        pos = nxt
+        last = content[nxt]
+    return last

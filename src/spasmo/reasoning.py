@@ -1,0 +1,292 @@
+"""From evidence to an assessment: the posterior over conditions, triage and the explanation.
+
+One cause at a time plus "another cause" (DESIGN.md, Reasoning): the posterior of a condition is
+its prior times P(finding | condition) for each present finding and 1 - P(finding | condition)
+for each absent one. Findings a condition does not link get the knowledge base's leak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Mapping
+
+import numpy as np
+
+from .knowledge import KnowledgeBase
+from .knowledge.schema import LEVELS
+
+__all__ = [
+    "OTHER",
+    "State",
+    "Evidence",
+    "Observation",
+    "Contribution",
+    "RankedCondition",
+    "Triage",
+    "Assessment",
+    "Model",
+]
+
+OTHER = "other_cause"
+State = Literal["present", "absent"]
+_RANK = {level: i for i, level in enumerate(LEVELS)}  # 0 = emergency ... 3 = self_care
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One finding's state and where it came from: an answer, or a span of the person's text."""
+
+    finding: str
+    state: State
+    origin: Literal["text", "answer"] = "answer"
+    span: tuple[int, int] | None = None
+    text: str | None = None
+
+
+@dataclass
+class Evidence:
+    """Finding id -> observation. Findings not in it are unknown."""
+
+    observations: dict[str, Observation] = field(default_factory=dict)
+
+    def add(self, observation: Observation) -> None:
+        # an explicit answer overrides what was read from text
+        current = self.observations.get(observation.finding)
+        if current is None or observation.origin == "answer" or current.origin == observation.origin:
+            self.observations[observation.finding] = observation
+
+    def state(self, finding: str) -> State | None:
+        obs = self.observations.get(finding)
+        return obs.state if obs else None
+
+    def present(self) -> list[str]:
+        return [f for f, o in self.observations.items() if o.state == "present"]
+
+    def absent(self) -> list[str]:
+        return [f for f, o in self.observations.items() if o.state == "absent"]
+
+    @classmethod
+    def from_states(cls, states: Mapping[str, State]) -> "Evidence":
+        ev = cls()
+        for finding, state in states.items():
+            ev.add(Observation(finding, state))
+        return ev
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """How much one of the person's findings moved one condition (a likelihood ratio)."""
+
+    finding: str
+    state: State
+    likelihood_ratio: float
+    p_given_condition: float
+
+
+@dataclass(frozen=True)
+class RankedCondition:
+    id: str
+    probability: float
+    urgency: str
+    escalated_by: tuple[str, ...]
+    contributions: tuple[Contribution, ...]
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    id: str
+    level: str
+    findings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Triage:
+    level: str
+    floor: str | None
+    rules: tuple[RuleHit, ...]
+    by_probability: str
+    mass: dict[str, float]
+    conditions: tuple[str, ...]  # the conditions whose urgency set the probability-based level
+
+
+@dataclass(frozen=True)
+class Assessment:
+    triage: Triage
+    conditions: tuple[RankedCondition, ...]
+    evidence: Evidence
+
+
+class Model:
+    """The knowledge base compiled into arrays; built once, used for every assessment."""
+
+    MAX_FLAG_SUBSETS = 10
+
+    def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
+        policy = kb.policy
+        self.conditions: list[str] = list(kb.conditions) + [OTHER]
+        self.findings: list[str] = list(kb.findings)
+        self.c_index = {c: i for i, c in enumerate(self.conditions)}
+        self.f_index = {f: i for i, f in enumerate(self.findings)}
+        freq = {name: value.probability for name, value in policy.frequency_classes.items()}
+        leak = policy.leak.probability
+
+        table = np.full((len(self.conditions), len(self.findings)), leak, dtype=np.float64)
+        table[-1, :] = policy.other_cause_finding.probability
+        prior = np.empty(len(self.conditions), dtype=np.float64)
+        for i, cond in enumerate(kb.conditions.values()):
+            prior[i] = cond.prevalence.weight
+            for link in cond.findings:
+                p = link.probability if link.probability is not None else freq[link.frequency]  # type: ignore[index]
+                table[i, self.f_index[link.finding]] = p
+        prior[-1] = policy.other_cause.probability
+        self.table = table
+        self.log_p = np.log(table)
+        self.log_not_p = np.log1p(-table)
+        self.prior = prior / prior.sum()
+        self.log_prior = np.log(self.prior)
+        self.default_rank = np.array(
+            [_RANK[c.urgency.default] for c in kb.conditions.values()] + [_RANK["routine"]], dtype=np.int64
+        )
+        self.thresholds = {level: t.probability for level, t in policy.thresholds.items()}
+        self.implied = {f.id: list(f.implies) for f in kb.findings.values() if f.implies}
+        # findings that can raise a level: those of red-flag rules and of condition escalations
+        flags: set[str] = set()
+        for rule in kb.rules.values():
+            flags.update(rule.any + rule.all)
+        for cond in kb.conditions.values():
+            for esc in cond.urgency.escalations:
+                flags.update(esc.any + esc.all)
+        self.red_flag_findings = frozenset(flags)
+
+    # -- evidence --------------------------------------------------------------------------
+    def _indices(self, evidence: Evidence) -> tuple[list[int], list[int]]:
+        present: set[str] = set()
+        for f in evidence.present():
+            present.add(f)
+            present.update(self.implied.get(f, ()))
+        absent = {f for f in evidence.absent() if f not in present}
+        unknown = [f for f in present | absent if f not in self.f_index]
+        if unknown:
+            raise KeyError(f"unknown finding id(s): {', '.join(sorted(unknown))}")
+        return [self.f_index[f] for f in sorted(present)], [self.f_index[f] for f in sorted(absent)]
+
+    def posterior(self, evidence: Evidence) -> np.ndarray:
+        present, absent = self._indices(evidence)
+        score = self.log_prior + self.log_p[:, present].sum(axis=1) + self.log_not_p[:, absent].sum(axis=1)
+        score -= score.max()
+        weights = np.exp(score)
+        return weights / weights.sum()
+
+    # -- triage ----------------------------------------------------------------------------
+    def _urgency(self, evidence: Evidence) -> tuple[np.ndarray, dict[str, tuple[str, ...]]]:
+        present = set(evidence.present())
+        for f in list(present):
+            present.update(self.implied.get(f, ()))
+        rank = self.default_rank.copy()
+        why: dict[str, tuple[str, ...]] = {}
+        for i, cond in enumerate(self.kb.conditions.values()):
+            for esc in cond.urgency.escalations:
+                if _fires(esc.all, esc.any, present) and _RANK[esc.level] < rank[i]:
+                    rank[i] = _RANK[esc.level]
+                    why[cond.id] = tuple(f for f in esc.all + esc.any if f in present)
+        return rank, why
+
+    def rules(self, evidence: Evidence) -> list[RuleHit]:
+        present = set(evidence.present())
+        for f in list(present):
+            present.update(self.implied.get(f, ()))
+        hits = [
+            RuleHit(rule.id, rule.level, tuple(f for f in rule.all + rule.any if f in present))
+            for rule in self.kb.rules.values()
+            if _fires(rule.all, rule.any, present)
+        ]
+        return sorted(hits, key=lambda h: (_RANK[h.level], h.id))
+
+    def _by_probability(self, evidence: Evidence) -> tuple[int, dict[str, float], tuple[str, ...]]:
+        """The most urgent level whose conditions (after escalations) reach its threshold."""
+        post = self.posterior(evidence)
+        rank, _ = self._urgency(evidence)
+        mass: dict[str, float] = {}
+        chosen, setting = _RANK["self_care"], ()
+        for level in ("emergency", "urgent", "routine"):
+            selected = rank <= _RANK[level]
+            mass[level] = float(post[selected].sum())
+            if chosen == _RANK["self_care"] and mass[level] >= self.thresholds[level]:
+                chosen = _RANK[level]
+                order = np.argsort(-post * selected, kind="stable")
+                setting = tuple(self.conditions[i] for i in order[:3] if selected[i] and post[i] > 0.01)
+        return chosen, mass, setting
+
+    def assess(self, evidence: Evidence, *, top: int = 5) -> Assessment:
+        post = self.posterior(evidence)
+        rank, escalated = self._urgency(evidence)
+        hits = self.rules(evidence)
+        floor = min((_RANK[h.level] for h in hits), default=_RANK["self_care"])
+
+        # Safety: a red-flag finding may only raise the level. Reporting one changes the posterior,
+        # which could move probability away from urgent conditions; so the level is the most urgent
+        # one found with or without each red-flag finding the person reported (at most 2^10 subsets).
+        flagged = [f for f in sorted(set(evidence.present()) & self.red_flag_findings)][: self.MAX_FLAG_SUBSETS]
+        best = None
+        for mask in range(1 << len(flagged)):
+            dropped = {f for bit, f in enumerate(flagged) if mask >> bit & 1}
+            subset = evidence if not dropped else Evidence(
+                {f: o for f, o in evidence.observations.items() if f not in dropped}
+            )
+            result = self._by_probability(subset)
+            if best is None or result[0] < best[0]:
+                best = result
+        assert best is not None
+        by_probability, mass, setting = best
+        level = LEVELS[min(floor, by_probability)]
+        triage = Triage(
+            level=level,
+            floor=LEVELS[floor] if hits else None,
+            rules=tuple(hits),
+            by_probability=LEVELS[by_probability],
+            mass=mass,
+            conditions=setting,
+        )
+        order = np.argsort(-post, kind="stable")
+        ranked = tuple(
+            RankedCondition(
+                id=self.conditions[i],
+                probability=float(post[i]),
+                urgency=LEVELS[int(rank[i])],
+                escalated_by=escalated.get(self.conditions[i], ()),
+                contributions=self.contributions(self.conditions[i], evidence),
+            )
+            for i in order[:top]
+        )
+        return Assessment(triage=triage, conditions=ranked, evidence=evidence)
+
+    def probabilities(self, evidence: Evidence) -> dict[str, float]:
+        post = self.posterior(evidence)
+        return {c: float(p) for c, p in zip(self.conditions, post)}
+
+    # -- explanation -----------------------------------------------------------------------
+    def contributions(self, condition: str, evidence: Evidence) -> tuple[Contribution, ...]:
+        """Each finding's likelihood ratio for ``condition`` against the others (prior-weighted)."""
+        ci = self.c_index[condition]
+        others = np.ones(len(self.conditions), dtype=bool)
+        others[ci] = False
+        weights = self.prior[others] / self.prior[others].sum()
+        out = []
+        for finding, obs in sorted(evidence.observations.items()):
+            fi = self.f_index.get(finding)
+            if fi is None:
+                continue
+            p_c = float(self.table[ci, fi])
+            p_rest = float(weights @ self.table[others, fi])
+            if obs.state == "present":
+                lr = p_c / p_rest
+            else:
+                lr = (1 - p_c) / (1 - p_rest)
+            out.append(Contribution(finding, obs.state, lr, p_c))
+        out.sort(key=lambda c: -abs(np.log(c.likelihood_ratio)))
+        return tuple(out)
+
+
+def _fires(all_of: list[str], any_of: list[str], present: set[str]) -> bool:
+    return all(f in present for f in all_of) and (not any_of or any(f in present for f in any_of))
