@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TEXT ?= I get a sudden painful cramp in my calf at night, about twice a week. It eases when I stretch my foot.
 CASES := $(wildcard cases/*.yaml)
 
-.PHONY: run test install install-test check eval bench lock coverage clean
+.PHONY: run test install install-test eval bench lock docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,9 @@ eval: install
 bench: install
 	$(BIN)/python benchmarks/assess_speed.py
 
-coverage: install
+## docs: regenerate the docs made from the code (docs/cli.md, docs/coverage.md)
+docs: install
+	$(BIN)/python tools/cli_docs.py > docs/cli.md
 	$(BIN)/spasmo kb coverage > docs/coverage.md
 
 ## lock: re-pin the dependencies after changing pyproject.toml

@@ -17,6 +17,8 @@ from typing import Literal
 
 import snowballstemmer
 import yaml
+from rapidfuzz.distance import Levenshtein
+from rapidfuzz.process import extractOne
 
 from ..knowledge import KnowledgeBase
 from ..reasoning import Observation
@@ -151,6 +153,9 @@ class Reader:
         self.kb = kb
         cues = _cues()
         self.index: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = {}
+        self.known: dict[str, frozenset[str]] = {}
+        self.vocabulary: dict[str, dict[str, list[str]]] = {}  # first letter -> lexicon stems
+        self._corrections: dict[tuple[str, str], str] = {}
         self.negation: dict[str, frozenset[str]] = {}
         self.pseudo: dict[str, list[tuple[str, ...]]] = {}
         self.terminators: dict[str, frozenset[str]] = {}
@@ -167,6 +172,12 @@ class Reader:
             for entries in index.values():
                 entries.sort(key=lambda e: -len(e[0]))
             self.index[lang] = index
+            known = {stem for entries in index.values() for stems, _ in entries for stem in stems}
+            by_letter: dict[str, list[str]] = {}
+            for stem in sorted(s for s in known if len(s) >= 4):
+                by_letter.setdefault(stem[0], []).append(stem)
+            self.known[lang] = frozenset(known)
+            self.vocabulary[lang] = by_letter
             spec = cues[lang]
             self.negation[lang] = frozenset(_fold(w) for w in spec["negation"])
             self.pseudo[lang] = [tuple(_fold(p).split()) for p in spec.get("pseudo_negation", [])]
@@ -192,10 +203,39 @@ class Reader:
             lang = language  # type: ignore[assignment]
         else:
             raise ReadingError(f"unknown language {language!r}; use 'en', 'it' or 'auto'")
-        tokens = tokenize(text, lang)
+        tokens = [self._correct(t, lang) for t in tokenize(text, lang)]
         matches = self._lexicon(tokens, lang, text) + self._patterns(text, tokens, lang)
         matches.sort(key=lambda m: (m.start, m.end))
         return Reading(lang, tuple(matches))
+
+    # -- typos ------------------------------------------------------------------------------
+    def _correct(self, token: Token, lang: Lang) -> Token:
+        """A misspelt word takes the stem of the lexicon word it is one or two edits from.
+
+        Only words of five letters or more that the lexicon does not know are corrected, only to a
+        stem with the same first letter, and only by one edit (two for words of eight or more
+        letters), so that real words are not turned into findings.
+        """
+        if token.punct or token.stop or len(token.text) < 5 or not token.text.isalpha():
+            return token
+        key = (lang, token.stem)
+        corrected = self._corrections.get(key)
+        if corrected is None:
+            corrected = token.stem
+            if token.stem not in self.known[lang]:
+                limit = 2 if len(token.text) >= 8 else 1
+                best = extractOne(
+                    token.stem,
+                    self.vocabulary[lang].get(token.stem[0], []),
+                    scorer=Levenshtein.distance,
+                    score_cutoff=limit,
+                )
+                if best is not None:
+                    corrected = best[0]
+            self._corrections[key] = corrected
+        if corrected == token.stem:
+            return token
+        return Token(token.text, corrected, token.start, token.end, token.punct, token.stop)
 
     # -- lexicon matching ---------------------------------------------------------------
     def _lexicon(self, tokens: list[Token], lang: Lang, original: str) -> list[Match]:

@@ -1,0 +1,54 @@
+"""The reader takes from a text the findings the person wrote, with their state and span."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from spasmo.reading import ReadingError, detect_language
+
+EXAMPLES = yaml.safe_load((Path(__file__).parent / "data" / "reading_examples.yaml").read_text(encoding="utf-8"))[
+    "examples"
+]
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e["text"][:40] for e in EXAMPLES])
+def test_findings_and_their_state_are_read(engine, example):
+    reading = engine.read(example["text"], "auto")
+    assert reading.language == example["lang"]
+    states = {o.finding: o.state for o in reading.observations()}
+    for finding in example.get("present", []):
+        assert states.get(finding) == "present", f"{finding} not read as present: {states}"
+    for finding in example.get("absent", []):
+        assert states.get(finding) == "absent", f"{finding} not read as absent: {states}"
+    for finding in example.get("not", []):
+        assert states.get(finding) != "present", f"{finding} wrongly read as present"
+
+
+def test_every_finding_carries_the_span_it_came_from(engine):
+    text = "Non ho febbre ma la mascella è rigida."
+    for obs in engine.read(text, "it").observations():
+        start, end = obs.span
+        assert text[start:end] == obs.text and obs.text
+
+
+def test_language_is_told_apart():
+    assert detect_language("I keep getting cramps in my legs at night") == "en"
+    assert detect_language("mi vengono i crampi alle gambe di notte") == "it"
+    assert detect_language("crampi") == "it"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [("", "empty"), ("   \n ", "empty"), ("x" * 10_001, "10,000")],
+)
+def test_bad_text_gets_a_clear_message(engine, text, message):
+    with pytest.raises(ReadingError, match=message):
+        engine.read(text, "auto")
+
+
+def test_unknown_language_code_is_refused(engine):
+    with pytest.raises(ReadingError, match="'de'"):
+        engine.read("Ich habe Krämpfe", "de")
