@@ -129,10 +129,15 @@ class Model:
         self.c_index = {c: i for i, c in enumerate(self.conditions)}
         self.f_index = {f: i for i, f in enumerate(self.findings)}
         freq = {name: value.probability for name, value in policy.frequency_classes.items()}
-        leak = policy.leak.probability
-
-        table = np.full((len(self.conditions), len(self.findings)), leak, dtype=np.float64)
-        table[-1, :] = policy.other_cause_finding.probability
+        # an unlinked finding: its own base rate, else the policy's leak for its kind
+        leak = np.array(
+            [
+                f.base_rate.probability if f.base_rate else policy.leak.by_kind.get(f.kind, policy.leak.default).probability
+                for f in kb.findings.values()
+            ]
+        )
+        table = np.tile(leak, (len(self.conditions), 1))
+        table[-1, :] = np.minimum(leak * policy.other_cause_finding.value, 0.5)
         prior = np.empty(len(self.conditions), dtype=np.float64)
         for i, cond in enumerate(kb.conditions.values()):
             prior[i] = cond.prevalence.weight

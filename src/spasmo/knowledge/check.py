@@ -129,4 +129,7 @@ def _cited(kb: KnowledgeBase) -> set[str]:
         cited.update(rule.sources)
     for item in kb.advice.values():
         cited.update(item.sources)
+    for finding in kb.findings.values():
+        if finding.base_rate:
+            cited.update(finding.base_rate.sources)
     return cited

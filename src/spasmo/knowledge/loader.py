@@ -113,6 +113,46 @@ def _validate_list(
     return out
 
 
+def _apply_terms(base: Path, findings: dict[str, Finding], problems: list[Problem]) -> dict[str, Finding]:
+    """Merge the per-language lexicon files (terms_en.yaml, terms_it.yaml) into the findings.
+
+    Each file: ``language: en``, ``terms: {finding_id: [words ...]}`` and optionally
+    ``remove: {finding_id: [words ...]}`` for words of findings.yaml that misfire.
+    """
+    for path in sorted(base.glob("terms_*.yaml")):
+        raw = _read_yaml(path, problems)
+        if raw is None:
+            continue
+        if not isinstance(raw, dict) or raw.get("language") not in ("en", "it"):
+            problems.append(Problem(path.name, "-", "expected 'language: en' or 'language: it' and a 'terms:' mapping"))
+            continue
+        unknown_keys = set(raw) - {"language", "terms", "remove"}
+        for key in sorted(unknown_keys):
+            problems.append(Problem(path.name, key, "unknown key; a terms file has 'language', 'terms' and 'remove'"))
+        lang = raw["language"]
+        for section in ("terms", "remove"):
+            table = raw.get(section) or {}
+            if not isinstance(table, dict):
+                problems.append(Problem(path.name, section, "expected a mapping of finding id to a list of words"))
+                continue
+            for fid, words in table.items():
+                if fid not in findings:
+                    problems.append(Problem(path.name, str(fid), "finding is not in findings.yaml; add it there first"))
+                    continue
+                if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+                    problems.append(Problem(path.name, str(fid), f"{section}: expected a list of words"))
+                    continue
+                finding = findings[fid]
+                current = list(getattr(finding.terms, lang))
+                if section == "terms":
+                    merged = current + [w for w in words if w not in current]
+                else:
+                    merged = [w for w in current if w not in set(words)]
+                terms = finding.terms.model_copy(update={lang: merged})
+                findings[fid] = finding.model_copy(update={"terms": terms})
+    return findings
+
+
 def load(directory: Path | str | None = None) -> KnowledgeBase:
     """Read and validate every file; raise :class:`KnowledgeError` listing all problems found."""
     base = Path(directory) if directory else default_data_dir()
@@ -136,6 +176,7 @@ def load(directory: Path | str | None = None) -> KnowledgeBase:
 
     sources = read_all("sources", "sources", Source, "source")
     findings = read_all("findings", "findings", Finding, "finding")
+    findings = _apply_terms(base, findings, problems)
     rules = read_all("rules", "rules", Rule, "rule")
     advice = read_all("advice", "advice", Advice, "advice")
     policy: Policy | None = None
@@ -208,6 +249,8 @@ def _references(kb: KnowledgeBase) -> list[Problem]:
 
     for finding in kb.findings.values():
         need_findings("findings.yaml", finding.id, finding.implies)
+        if finding.base_rate:
+            need_sources("findings.yaml", f"{finding.id}.base_rate", finding.base_rate.sources)
     for cond in kb.conditions.values():
         file = kb.groups[cond.id]
         need_sources(file, cond.id, cond.sources)

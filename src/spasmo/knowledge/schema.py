@@ -109,19 +109,29 @@ class Source(_Strict):
         return value
 
 
+FindingKind = Literal["symptom", "location", "timing", "trigger", "relief", "course", "context", "exposure", "history"]
+
+
+class BaseRate(_Strict):
+    probability: float = Field(gt=0.0, lt=1.0)
+    basis: str = Field(min_length=10)
+    sources: list[str] = Field(min_length=1)
+
+
 class Finding(_Strict):
     """Something a person can report: a symptom, a circumstance, an exposure, a history."""
 
     id: str = Field(pattern=_ID)
-    kind: Literal[
-        "symptom", "location", "timing", "trigger", "relief", "course", "context", "exposure", "history"
-    ]
+    kind: FindingKind
     name: Text
     question: Text
     terms: Terms
     hpo: str | None = Field(default=None, pattern=r"^HP:\d{7}$")
     #: Finding ids that this one implies when present (e.g. a calf cramp at night implies a cramp).
     implies: list[str] = Field(default_factory=list)
+    #: How often anyone reports it, whatever the cause: used for conditions that do not link it
+    #: (instead of the policy's leak for its kind), e.g. being over 60.
+    base_rate: BaseRate | None = None
 
 
 class Link(_Strict):
@@ -235,13 +245,25 @@ class Threshold(_Strict):
     basis: str
 
 
+class Leak(_Strict):
+    """P(finding | condition) for a finding the condition does not link, by kind of finding."""
+
+    default: FrequencyValue
+    by_kind: dict[FindingKind, FrequencyValue] = Field(default_factory=dict)
+
+
+class Factor(_Strict):
+    value: float = Field(ge=1.0, le=10.0)
+    basis: str
+
+
 class Policy(_Strict):
     """The numbers the reasoning uses that are not tied to one condition, each with its basis."""
 
     frequency_classes: dict[FrequencyClass, FrequencyValue]
-    leak: FrequencyValue
+    leak: Leak
     other_cause: FrequencyValue
-    other_cause_finding: FrequencyValue
+    other_cause_finding: Factor
     thresholds: dict[Literal["emergency", "urgent", "routine"], Threshold]
     disclaimer: Text
     emergency_number: Text

@@ -31,6 +31,12 @@ Lang = Literal["en", "it"]
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*['’]?|\d+(?:[.,]\d+)?|[.,;:!?()]")
 _PUNCT = set(".,;:!?()")
+# people often type English contractions without the apostrophe
+_EN_CONTRACTIONS = {
+    w.replace("'", ""): w
+    for w in ("can't", "don't", "doesn't", "didn't", "haven't", "hasn't", "hadn't", "isn't", "wasn't", "aren't",
+              "weren't", "won't", "wouldn't", "couldn't", "shouldn't", "ain't", "i'm", "i've", "i'd", "it's")
+}
 _STEMMERS = {"en": snowballstemmer.stemmer("english"), "it": snowballstemmer.stemmer("italian")}
 
 
@@ -137,9 +143,11 @@ def tokenize(text: str, lang: Lang) -> list[Token]:
             # elision: dall'addome -> dall' + addome
             left, _, right = raw.partition("'")
             parts = [left + "'", right]
+        if lang == "en" and raw in _EN_CONTRACTIONS:
+            parts = [_EN_CONTRACTIONS[raw]]
         offset = start
         for part in parts:
-            end = offset + len(part)
+            end = offset + len(part.replace("'", "")) if raw in _EN_CONTRACTIONS else offset + len(part)
             is_stop = part in stops or part.rstrip("'") in stops
             tokens.append(Token(part, _stem(lang, part.rstrip("'")), offset, end, False, is_stop))
             offset = end
@@ -154,7 +162,7 @@ class Reader:
         cues = _cues()
         self.index: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = {}
         self.known: dict[str, frozenset[str]] = {}
-        self.vocabulary: dict[str, dict[str, list[str]]] = {}  # first letter -> lexicon stems
+        self.vocabulary: dict[str, dict[str, list[str]]] = {}
         self._corrections: dict[tuple[str, str], str] = {}
         self.negation: dict[str, frozenset[str]] = {}
         self.pseudo: dict[str, list[tuple[str, ...]]] = {}
@@ -172,12 +180,14 @@ class Reader:
             for entries in index.values():
                 entries.sort(key=lambda e: -len(e[0]))
             self.index[lang] = index
-            known = {stem for entries in index.values() for stems, _ in entries for stem in stems}
-            by_letter: dict[str, list[str]] = {}
-            for stem in sorted(s for s in known if len(s) >= 4):
-                by_letter.setdefault(stem[0], []).append(stem)
-            self.known[lang] = frozenset(known)
-            self.vocabulary[lang] = by_letter
+            self.known[lang] = frozenset(stem for entries in index.values() for stems, _ in entries for stem in stems)
+            words: dict[str, list[str]] = {}  # first two letters -> lexicon words of six letters or more
+            for finding in kb.findings.values():
+                for term in getattr(finding.terms, lang):
+                    for tok in tokenize(term, lang):
+                        if not tok.stop and not tok.punct and len(tok.text) >= 6 and tok.text.isalpha():
+                            words.setdefault(tok.text[:2], []).append(tok.text)
+            self.vocabulary[lang] = {k: sorted(set(v)) for k, v in words.items()}
             spec = cues[lang]
             self.negation[lang] = frozenset(_fold(w) for w in spec["negation"])
             self.pseudo[lang] = [tuple(_fold(p).split()) for p in spec.get("pseudo_negation", [])]
@@ -204,34 +214,32 @@ class Reader:
         else:
             raise ReadingError(f"unknown language {language!r}; use 'en', 'it' or 'auto'")
         tokens = [self._correct(t, lang) for t in tokenize(text, lang)]
-        matches = self._lexicon(tokens, lang, text) + self._patterns(text, tokens, lang)
+        lexicon = self._lexicon(tokens, lang, text)
+        matches = lexicon + self._patterns(text, tokens, lang, lexicon)
         matches.sort(key=lambda m: (m.start, m.end))
         return Reading(lang, tuple(matches))
 
     # -- typos ------------------------------------------------------------------------------
     def _correct(self, token: Token, lang: Lang) -> Token:
-        """A misspelt word takes the stem of the lexicon word it is one or two edits from.
+        """A misspelt word takes the stem of the lexicon word it is one edit from.
 
-        Only words of five letters or more that the lexicon does not know are corrected, only to a
-        stem with the same first letter, and only by one edit (two for words of eight or more
-        letters), so that real words are not turned into findings.
+        Conservative on purpose, so that real words are not turned into findings: only words of six
+        letters or more whose stem the lexicon does not know, only towards a lexicon word of similar
+        length with the same first two letters, and only one edit away (two for twelve letters or more).
         """
-        if token.punct or token.stop or len(token.text) < 5 or not token.text.isalpha():
+        if token.punct or token.stop or len(token.text) < 6 or not token.text.isalpha():
             return token
-        key = (lang, token.stem)
+        if token.stem in self.known[lang]:
+            return token
+        key = (lang, token.text)
         corrected = self._corrections.get(key)
         if corrected is None:
             corrected = token.stem
-            if token.stem not in self.known[lang]:
-                limit = 2 if len(token.text) >= 8 else 1
-                best = extractOne(
-                    token.stem,
-                    self.vocabulary[lang].get(token.stem[0], []),
-                    scorer=Levenshtein.distance,
-                    score_cutoff=limit,
-                )
-                if best is not None:
-                    corrected = best[0]
+            limit = 2 if len(token.text) >= 12 else 1
+            candidates = self.vocabulary[lang].get(token.text[:2], [])
+            best = extractOne(token.text, candidates, scorer=Levenshtein.distance, score_cutoff=limit)
+            if best is not None:
+                corrected = _stem(lang, best[0])
             self._corrections[key] = corrected
         if corrected == token.stem:
             return token
@@ -295,8 +303,17 @@ class Reader:
         return False
 
     # -- numbers, durations, frequencies --------------------------------------------------
-    def _patterns(self, text: str, tokens: list[Token], lang: Lang) -> list[Match]:
+    def _patterns(self, text: str, tokens: list[Token], lang: Lang, lexicon: list[Match]) -> list[Match]:
         folded = _fold(text)
+        sentences = [(m.start(), m.end()) for m in re.finditer(r"[^.!?;\n]+", folded)]
+        anchors = [m.start for m in lexicon if self.kb.findings[m.finding].kind in ("symptom", "location")]
+
+        def anchored(position: int) -> bool:
+            for start, end in sentences:
+                if start <= position < end:
+                    return any(start <= a < end for a in anchors)
+            return False
+
         out = []
         for finding, regex, low, high in self.patterns[lang]:
             for m in regex.finditer(folded):
@@ -305,6 +322,8 @@ class Reader:
                     value = float(n.replace(",", "."))
                     if (low is not None and value < low) or (high is not None and value > high):
                         continue
+                if self.kb.findings[finding].kind == "course" and not anchored(m.start()):
+                    continue
                 first = next((i for i, t in enumerate(tokens) if t.end > m.start()), None)
                 cue = self._negated(tokens, first, lang, []) if first is not None else None
                 out.append(Match(finding, "absent" if cue else "present", m.start(), m.end(), text[m.start():m.end()], cue))
