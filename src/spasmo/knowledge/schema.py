@@ -129,6 +129,8 @@ class Finding(_Strict):
     hpo: str | None = Field(default=None, pattern=r"^HP:\d{7}$")
     #: Finding ids that this one implies when present (e.g. a calf cramp at night implies a cramp).
     implies: list[str] = Field(default_factory=list)
+    #: Findings that cannot be present together with this one (e.g. eased / not eased by stretching).
+    excludes: list[str] = Field(default_factory=list)
     #: How often anyone reports it, whatever the cause: used for conditions that do not link it
     #: (instead of the policy's leak for its kind), e.g. being over 60.
     base_rate: BaseRate | None = None

@@ -23,7 +23,16 @@ from rapidfuzz.process import extractOne
 from ..knowledge import KnowledgeBase
 from ..reasoning import Observation
 
-__all__ = ["LANGUAGES", "MAX_CHARS", "Match", "Reading", "Reader", "ReadingError", "detect_language"]
+__all__ = [
+    "LANGUAGES",
+    "MAX_CHARS",
+    "Match",
+    "Reading",
+    "Reader",
+    "ReadingError",
+    "detect_language",
+    "lexicon_problems",
+]
 
 LANGUAGES = ("en", "it")
 MAX_CHARS = 10_000
@@ -97,30 +106,64 @@ def _cues() -> dict:
     return yaml.safe_load(raw)
 
 
+_OTHER_LANGUAGES = ("FRENCH", "GERMAN", "SPANISH", "PORTUGUESE", "DUTCH", "ROMANIAN", "POLISH", "ALBANIAN",
+                    "ARABIC", "RUSSIAN", "UKRAINIAN", "CHINESE", "TURKISH")
+
+
 @lru_cache(maxsize=1)
 def _detector():
-    from lingua import Language, LanguageDetectorBuilder  # noqa: PLC0415 - only when the language is asked for
+    from lingua import Language, LanguageDetectorBuilder  # noqa: PLC0415 - only when function words do not decide
 
     return LanguageDetectorBuilder.from_languages(Language.ENGLISH, Language.ITALIAN).build()
 
 
-def detect_language(text: str) -> Lang:
-    """English or Italian, from function words first (cheap, decisive on most texts), then lingua."""
+@lru_cache(maxsize=1)
+def _wide_detector():
+    from lingua import Language, LanguageDetectorBuilder  # noqa: PLC0415 - slow to build; only on the error path
+
+    languages = [Language.ENGLISH, Language.ITALIAN] + [getattr(Language, name) for name in _OTHER_LANGUAGES]
+    return LanguageDetectorBuilder.from_languages(*languages).build()
+
+
+def _stop_scores(text: str) -> tuple[dict[str, int], int]:
     words = [_fold(w) for w in re.findall(r"[^\W\d_]+", text)]
-    score = {lang: sum(1 for w in words if w in _stopset(lang)) for lang in LANGUAGES}
+    return {lang: sum(1 for w in words if w in _stopset(lang)) for lang in LANGUAGES}, len(words)
+
+
+def detect_language(text: str) -> Lang:
+    """English or Italian: function words first (cheap, decisive on most texts), then lingua."""
+    score, _ = _stop_scores(text)
     if score["en"] >= 2 * score["it"] + 2:
         return "en"
     if score["it"] >= 2 * score["en"] + 2:
         return "it"
     found = _detector().detect_language_of(text)
-    if found is not None and found.name == "ITALIAN":
-        return "it"
-    return "en"
+    if found is not None:
+        return "it" if found.name == "ITALIAN" else "en"
+    return "it" if score["it"] > score["en"] else "en"
+
+
+def foreign_language(text: str) -> str | None:
+    """The name of the language a text is clearly written in, when it is neither English nor Italian."""
+    score, n_words = _stop_scores(text)
+    if n_words < 4 or max(score.values()) >= 0.25 * n_words:
+        return None
+    found = _wide_detector().detect_language_of(text)
+    if found is None or found.name in ("ENGLISH", "ITALIAN"):
+        return None
+    return found.name.title()
 
 
 @lru_cache(maxsize=2)
 def _stopset(lang: str) -> frozenset[str]:
     return frozenset(_fold(w) for w in _cues()[lang]["stopwords"])
+
+
+@lru_cache(maxsize=10_000)
+def _is_word(word: str, lang: str) -> bool:
+    import simplemma  # noqa: PLC0415 - its dictionary loads in about 0.3 s; only when a typo is suspected
+
+    return simplemma.is_known(word, lang=lang)
 
 
 @lru_cache(maxsize=50_000)
@@ -169,6 +212,11 @@ class Reader:
         self.terminators: dict[str, frozenset[str]] = {}
         self.window: dict[str, int] = {}
         self.patterns: dict[str, list[tuple[str, re.Pattern[str], float | None, float | None]]] = {}
+        self.exclusive: dict[str, set[str]] = {}
+        for finding in kb.findings.values():
+            for other in finding.excludes:
+                self.exclusive.setdefault(finding.id, set()).add(other)
+                self.exclusive.setdefault(other, set()).add(finding.id)
         for lang in LANGUAGES:
             index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
             for finding in kb.findings.values():
@@ -216,6 +264,13 @@ class Reader:
         tokens = [self._correct(t, lang) for t in tokenize(text, lang)]
         lexicon = self._lexicon(tokens, lang, text)
         matches = lexicon + self._patterns(text, tokens, lang, lexicon)
+        if language == "auto" and not matches:
+            other = foreign_language(text)
+            if other:
+                raise ReadingError(
+                    f"this text looks like {other}; spasmo reads English and Italian. Write the description "
+                    "in English or Italian, or pass --lang en or --lang it to read it as one of them."
+                )
         matches.sort(key=lambda m: (m.start, m.end))
         return Reading(lang, tuple(matches))
 
@@ -225,7 +280,9 @@ class Reader:
 
         Conservative on purpose, so that real words are not turned into findings: only words of six
         letters or more whose stem the lexicon does not know, only towards a lexicon word of similar
-        length with the same first two letters, and only one edit away (two for twelve letters or more).
+        length with the same first two letters, only one edit away (two for twelve letters or more), and
+        only when the word is not in simplemma's dictionary of the language (so "chiedo" stays "chiedo"
+        and does not become "chiodo").
         """
         if token.punct or token.stop or len(token.text) < 6 or not token.text.isalpha():
             return token
@@ -238,7 +295,7 @@ class Reader:
             limit = 2 if len(token.text) >= 12 else 1
             candidates = self.vocabulary[lang].get(token.text[:2], [])
             best = extractOne(token.text, candidates, scorer=Levenshtein.distance, score_cutoff=limit)
-            if best is not None:
+            if best is not None and not _is_word(token.text, lang):
                 corrected = _stem(lang, best[0])
             self._corrections[key] = corrected
         if corrected == token.stem:
@@ -255,26 +312,39 @@ class Reader:
                 end = _match_from(tokens, content, ci, stems)
                 if end is not None:
                     found.append((ti, end, len(stems), finding))
+        # a longer phrase wins over one it contains only when the two findings exclude each other
+        # ("stretching doesn't help" over "stretching"); otherwise both stand ("swollen calf": calf too)
+        by_finding: dict[str, list[tuple[int, int, int, str]]] = {}
+        for f in found:
+            by_finding.setdefault(f[3], []).append(f)
         kept = [
             f for f in found
             if not any(
-                g[3] != f[3] and g[0] <= f[0] and f[1] <= g[1] and (g[1] - g[0] > f[1] - f[0] or g[2] > f[2])
-                for g in found
+                g[0] <= f[0] and f[1] <= g[1] and (g[1] - g[0] > f[1] - f[0] or g[2] > f[2])
+                for other in self.exclusive.get(f[3], ())
+                for g in by_finding.get(other, ())
             )
         ]
-        spans = [(a, b) for a, b, _, _ in kept]
+        covered = [False] * len(tokens)
+        for a, b, _, _ in kept:
+            for i in range(a, b + 1):
+                covered[i] = True
         out: list[Match] = []
         seen: set[tuple[int, str]] = set()
         for first, last, _, finding in kept:
             if (first, finding) in seen:
                 continue
             seen.add((first, finding))
-            cue = self._negated(tokens, first, lang, spans)
+            cue = self._negated(tokens, first, lang, covered)
             start, end = tokens[first].start, tokens[last].end
             out.append(Match(finding, "absent" if cue else "present", start, end, original[start:end], cue))
         return out
 
-    def _negated(self, tokens: list[Token], first: int, lang: Lang, spans: list[tuple[int, int]]) -> str | None:
+    def _negated(self, tokens: list[Token], first: int, lang: Lang, covered: list[bool]) -> str | None:
+        """The negation cue that governs the phrase starting at token ``first``, if any.
+
+        Cues inside another matched phrase ("can't open my mouth") do not negate what follows.
+        """
         negation, terminators = self.negation[lang], self.terminators[lang]
         seen_content = 0
         i = first - 1
@@ -282,9 +352,8 @@ class Reader:
             tok = tokens[i]
             if tok.text in terminators or (tok.punct and tok.text not in "()"):
                 return None
-            inside_other = any(a <= i <= b for a, b in spans)
             word = tok.text
-            if not inside_other and (word in negation or word.endswith("n't")):
+            if not (covered and covered[i]) and (word in negation or word.endswith("n't")):
                 if not self._pseudo(tokens, i, lang):
                     return word
             if not tok.stop:
@@ -352,3 +421,31 @@ def _match_from(tokens: list[Token], content: list[int], ci: int, stems: tuple[s
         pos = nxt
         last = content[nxt]
     return last
+
+
+def lexicon_problems(kb: KnowledgeBase) -> list[tuple[str, str, str]]:
+    """Terms the reader cannot use as written: (file, entry, what to fix).
+
+    A term whose words are all function words never matches; a term that shrinks to one word which is
+    also a whole term of another finding, written differently, makes that other finding fire too
+    ("cramps all over" would read as every cramp if "all" and "over" were dropped).
+    """
+    problems: list[tuple[str, str, str]] = []
+    for lang in LANGUAGES:
+        owners: dict[tuple[str, ...], dict[str, str]] = {}
+        for finding in kb.findings.values():
+            for term in getattr(finding.terms, lang):
+                stems = tuple(t.stem for t in tokenize(term, lang) if not t.stop and not t.punct)
+                if not stems:
+                    problems.append(("findings", finding.id, f"{lang} term {term!r} has only function words; it never matches"))
+                    continue
+                owners.setdefault(stems, {}).setdefault(finding.id, term)
+        for stems, by_finding in owners.items():
+            # the same word listed on purpose for two findings ("lockjaw": a stiff jaw, in the jaw) is fine
+            if len(stems) == 1 and len(by_finding) > 1 and len(set(by_finding.values())) > 1:
+                listed = ", ".join(f"{fid}: {term!r}" for fid, term in sorted(by_finding.items()))
+                problems.append(
+                    ("findings", "/".join(sorted(by_finding)),
+                     f"{lang} terms read as the same single word '{stems[0]}' ({listed}); make them more specific")
+                )
+    return problems
