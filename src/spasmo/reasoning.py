@@ -119,8 +119,6 @@ class Assessment:
 class Model:
     """The knowledge base compiled into arrays; built once, used for every assessment."""
 
-    MAX_FLAG_SUBSETS = 10
-
     def __init__(self, kb: KnowledgeBase):
         self.kb = kb
         policy = kb.policy
@@ -155,13 +153,13 @@ class Model:
         )
         self.thresholds = {level: t.probability for level, t in policy.thresholds.items()}
         self.implied = {f.id: list(f.implies) for f in kb.findings.values() if f.implies}
-        # findings that can raise a level: those of red-flag rules and of condition escalations
+        # red-flag findings: the alarming findings of rules and of condition escalations
         flags: set[str] = set()
         for rule in kb.rules.values():
-            flags.update(rule.any + rule.all)
+            flags.update(rule.red_flags)
         for cond in kb.conditions.values():
             for esc in cond.urgency.escalations:
-                flags.update(esc.any + esc.all)
+                flags.update(esc.red_flags)
         self.red_flag_findings = frozenset(flags)
 
     # -- evidence --------------------------------------------------------------------------
@@ -208,10 +206,8 @@ class Model:
         ]
         return sorted(hits, key=lambda h: (_RANK[h.level], h.id))
 
-    def _by_probability(self, evidence: Evidence) -> tuple[int, dict[str, float], tuple[str, ...]]:
-        """The most urgent level whose conditions (after escalations) reach its threshold."""
-        post = self.posterior(evidence)
-        rank, _ = self._urgency(evidence)
+    def _by_probability(self, post: np.ndarray, rank: np.ndarray) -> tuple[int, dict[str, float], tuple[str, ...]]:
+        """The most urgent level whose conditions (at their urgency) together reach its threshold."""
         mass: dict[str, float] = {}
         chosen, setting = _RANK["self_care"], ()
         for level in ("emergency", "urgent", "routine"):
@@ -229,21 +225,13 @@ class Model:
         hits = self.rules(evidence)
         floor = min((_RANK[h.level] for h in hits), default=_RANK["self_care"])
 
-        # Safety: a red-flag finding may only raise the level. Reporting one changes the posterior,
-        # which could move probability away from urgent conditions; so the level is the most urgent
-        # one found with or without each red-flag finding the person reported (at most 2^10 subsets).
-        flagged = [f for f in sorted(set(evidence.present()) & self.red_flag_findings)][: self.MAX_FLAG_SUBSETS]
-        best = None
-        for mask in range(1 << len(flagged)):
-            dropped = {f for bit, f in enumerate(flagged) if mask >> bit & 1}
-            subset = evidence if not dropped else Evidence(
-                {f: o for f, o in evidence.observations.items() if f not in dropped}
-            )
-            result = self._by_probability(subset)
-            if best is None or result[0] < best[0]:
-                best = result
-        assert best is not None
-        by_probability, mass, setting = best
+        # Safety: a red-flag finding may only raise the level. It acts through the rules (the floor)
+        # and the conditions' escalations (their urgency), which can only rise as findings are added;
+        # the probability that weighs the conditions for triage leaves red-flag findings out, so that
+        # reporting one can never move probability away from an urgent condition.
+        flagged = set(evidence.present()) & self.red_flag_findings
+        core = Evidence({f: o for f, o in evidence.observations.items() if f not in flagged}) if flagged else evidence
+        by_probability, mass, setting = self._by_probability(self.posterior(core) if flagged else post, rank)
         level = LEVELS[min(floor, by_probability)]
         triage = Triage(
             level=level,

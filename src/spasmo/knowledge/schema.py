@@ -162,6 +162,10 @@ class Escalation(_Strict):
     all: list[str] = Field(default_factory=list)
     sources: list[str] = Field(min_length=1)
 
+    @property
+    def red_flags(self) -> list[str]:
+        return list(self.all) or list(self.any)
+
     @model_validator(mode="after")
     def _has_findings(self) -> "Escalation":
         if not self.any and not self.all:
@@ -213,12 +217,17 @@ class ConditionGroup(_Strict):
 
 
 class Rule(_Strict):
-    """A red-flag rule: when its findings are present, the level cannot be lower than ``level``."""
+    """A red-flag rule: when its findings are present, the level cannot be lower than ``level``.
+
+    ``flags`` names the alarming findings among ``all`` and ``any`` (by default ``all`` when it is
+    given, else ``any``); the others are the context (e.g. a cramp, with palpitations as the flag).
+    """
 
     id: str = Field(pattern=_ID)
     level: Level
     any: list[str] = Field(default_factory=list)
     all: list[str] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list)
     reason: Text
     advice: list[str] = Field(default_factory=list)
     sources: list[str] = Field(min_length=1)
@@ -227,7 +236,13 @@ class Rule(_Strict):
     def _has_findings(self) -> "Rule":
         if not self.any and not self.all:
             raise ValueError("a rule needs findings under 'any' or 'all'")
+        if set(self.flags) - set(self.any) - set(self.all):
+            raise ValueError("'flags' must be findings listed under 'any' or 'all'")
         return self
+
+    @property
+    def red_flags(self) -> list[str]:
+        return list(self.flags) or list(self.all) or list(self.any)
 
 
 class Advice(_Strict):

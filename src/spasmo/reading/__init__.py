@@ -61,6 +61,7 @@ class Token:
     end: int
     punct: bool
     stop: bool
+    word: str = ""  # lower case with its accents: cues such as "né" or "è" depend on them
 
 
 @dataclass(frozen=True)
@@ -173,13 +174,15 @@ def _stem(lang: str, word: str) -> str:
 
 def tokenize(text: str, lang: Lang) -> list[Token]:
     folded = _fold(text)
+    lowered = text.replace("’", "'").replace("`", "'").lower()
+    aligned = len(lowered) == len(folded)
     stops = _stopset(lang)
     tokens: list[Token] = []
     for m in _TOKEN.finditer(folded):
         raw = m.group(0)
         start = m.start()
         if raw in _PUNCT:
-            tokens.append(Token(raw, raw, start, m.end(), True, False))
+            tokens.append(Token(raw, raw, start, m.end(), True, False, raw))
             continue
         parts = [raw]
         if lang == "it" and "'" in raw.rstrip("'"):
@@ -192,7 +195,8 @@ def tokenize(text: str, lang: Lang) -> list[Token]:
         for part in parts:
             end = offset + len(part.replace("'", "")) if raw in _EN_CONTRACTIONS else offset + len(part)
             is_stop = part in stops or part.rstrip("'") in stops
-            tokens.append(Token(part, _stem(lang, part.rstrip("'")), offset, end, False, is_stop))
+            word = lowered[offset:end] if aligned and raw not in _EN_CONTRACTIONS else part
+            tokens.append(Token(part, _stem(lang, part.rstrip("'")), offset, end, False, is_stop, word))
             offset = end
     return tokens
 
@@ -237,9 +241,9 @@ class Reader:
                             words.setdefault(tok.text[:2], []).append(tok.text)
             self.vocabulary[lang] = {k: sorted(set(v)) for k, v in words.items()}
             spec = cues[lang]
-            self.negation[lang] = frozenset(_fold(w) for w in spec["negation"])
+            self.negation[lang] = frozenset(w.lower() for w in spec["negation"])
             self.pseudo[lang] = [tuple(_fold(p).split()) for p in spec.get("pseudo_negation", [])]
-            self.terminators[lang] = frozenset(_fold(w) for w in spec["terminators"])
+            self.terminators[lang] = frozenset(w.lower() for w in spec["terminators"])
             self.window[lang] = int(spec.get("window", 6))
             self.patterns[lang] = [
                 (p["finding"], re.compile(_strip_accents(p["regex"])), p.get("min"), p.get("max"))
@@ -264,6 +268,7 @@ class Reader:
         tokens = [self._correct(t, lang) for t in tokenize(text, lang)]
         lexicon = self._lexicon(tokens, lang, text)
         matches = lexicon + self._patterns(text, tokens, lang, lexicon)
+        matches += self._implied(matches)
         if language == "auto" and not matches:
             other = foreign_language(text)
             if other:
@@ -307,11 +312,14 @@ class Reader:
         content = [i for i, t in enumerate(tokens) if not t.punct and not t.stop]
         index = self.index[lang]
         found: list[tuple[int, int, int, str]] = []  # (first token, last token, n stems, finding)
+        gap_cue: dict[tuple[int, str], str] = {}
         for ci, ti in enumerate(content):
             for stems, finding in index.get(tokens[ti].stem, ()):
-                end = _match_from(tokens, content, ci, stems)
-                if end is not None:
-                    found.append((ti, end, len(stems), finding))
+                matched = _match_from(tokens, content, ci, stems, self.negation[lang])
+                if matched is not None:
+                    found.append((ti, matched[0], len(stems), finding))
+                    if matched[1]:
+                        gap_cue[(ti, finding)] = matched[1]
         # a longer phrase wins over one it contains only when the two findings exclude each other
         # ("stretching doesn't help" over "stretching"); otherwise both stand ("swollen calf": calf too)
         by_finding: dict[str, list[tuple[int, int, int, str]]] = {}
@@ -335,7 +343,7 @@ class Reader:
             if (first, finding) in seen:
                 continue
             seen.add((first, finding))
-            cue = self._negated(tokens, first, lang, covered)
+            cue = gap_cue.get((first, finding)) or self._negated(tokens, first, lang, covered)
             start, end = tokens[first].start, tokens[last].end
             out.append(Match(finding, "absent" if cue else "present", start, end, original[start:end], cue))
         return out
@@ -350,9 +358,9 @@ class Reader:
         i = first - 1
         while i >= 0 and seen_content < self.window[lang]:
             tok = tokens[i]
-            if tok.text in terminators or (tok.punct and tok.text not in "()"):
+            if tok.word in terminators or (tok.punct and tok.text not in "()"):
                 return None
-            word = tok.text
+            word = tok.word
             if not (covered and covered[i]) and (word in negation or word.endswith("n't")):
                 if not self._pseudo(tokens, i, lang):
                     return word
@@ -370,6 +378,19 @@ class Reader:
                 if tuple(t.text for t in tokens[j : j + len(phrase)]) == phrase:
                     return True
         return False
+
+    def _implied(self, matches: list[Match]) -> list[Match]:
+        """What a present finding entails (an eyelid twitch is in the face), with the same span."""
+        have = {m.finding for m in matches}
+        out = []
+        for m in matches:
+            if m.state != "present":
+                continue
+            for implied in self.kb.findings[m.finding].implies:
+                if implied not in have:
+                    have.add(implied)
+                    out.append(Match(implied, "present", m.start, m.end, m.text))
+        return out
 
     # -- numbers, durations, frequencies --------------------------------------------------
     def _patterns(self, text: str, tokens: list[Token], lang: Lang, lexicon: list[Match]) -> list[Match]:
@@ -394,16 +415,25 @@ class Reader:
                 if self.kb.findings[finding].kind == "course" and not anchored(m.start()):
                     continue
                 first = next((i for i, t in enumerate(tokens) if t.end > m.start()), None)
-                cue = self._negated(tokens, first, lang, []) if first is not None else None
+                # an age or a side is not negated by a "not" before it ("I can't move my right leg")
+                negatable = self.kb.findings[finding].kind not in ("location", "context")
+                cue = self._negated(tokens, first, lang, []) if first is not None and negatable else None
                 out.append(Match(finding, "absent" if cue else "present", m.start(), m.end(), text[m.start():m.end()], cue))
                 break
         return out
 
 
-def _match_from(tokens: list[Token], content: list[int], ci: int, stems: tuple[str, ...]) -> int | None:
-    """Match ``stems`` at content position ``ci``, allowing one extra word between term words."""
+def _match_from(
+    tokens: list[Token], content: list[int], ci: int, stems: tuple[str, ...], negation: frozenset[str]
+) -> tuple[int, str | None] | None:
+    """Match ``stems`` at content position ``ci``, allowing one extra word between term words.
+
+    Returns the last token of the match and, when the extra word is a negation cue ("il polpaccio
+    non è gonfio"), that cue: the finding is then read as absent.
+    """
     pos = ci
     last = content[ci]
+    cue = None
     for stem in stems[1:]:
         nxt = None
         for step in (1, 2):
@@ -415,37 +445,11 @@ def _match_from(tokens: list[Token], content: list[int], ci: int, stems: tuple[s
                 break
             if tokens[ti].stem == stem:
                 nxt = k
+                if step == 2 and (tokens[content[k - 1]].word in negation):
+                    cue = tokens[content[k - 1]].word
                 break
         if nxt is None:
             return None
         pos = nxt
         last = content[nxt]
-    return last
-
-
-def lexicon_problems(kb: KnowledgeBase) -> list[tuple[str, str, str]]:
-    """Terms the reader cannot use as written: (file, entry, what to fix).
-
-    A term whose words are all function words never matches; a term that shrinks to one word which is
-    also a whole term of another finding, written differently, makes that other finding fire too
-    ("cramps all over" would read as every cramp if "all" and "over" were dropped).
-    """
-    problems: list[tuple[str, str, str]] = []
-    for lang in LANGUAGES:
-        owners: dict[tuple[str, ...], dict[str, str]] = {}
-        for finding in kb.findings.values():
-            for term in getattr(finding.terms, lang):
-                stems = tuple(t.stem for t in tokenize(term, lang) if not t.stop and not t.punct)
-                if not stems:
-                    problems.append(("findings", finding.id, f"{lang} term {term!r} has only function words; it never matches"))
-                    continue
-                owners.setdefault(stems, {}).setdefault(finding.id, term)
-        for stems, by_finding in owners.items():
-            # the same word listed on purpose for two findings ("lockjaw": a stiff jaw, in the jaw) is fine
-            if len(stems) == 1 and len(by_finding) > 1 and len(set(by_finding.values())) > 1:
-                listed = ", ".join(f"{fid}: {term!r}" for fid, term in sorted(by_finding.items()))
-                problems.append(
-                    ("findings", "/".join(sorted(by_finding)),
-                     f"{lang} terms read as the same single word '{stems[0]}' ({listed}); make them more specific")
-                )
-    return problems
+    return last, cue
