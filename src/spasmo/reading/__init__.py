@@ -40,6 +40,10 @@ Lang = Literal["en", "it"]
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*['’]?|\d+(?:[.,]\d+)?|[.,;:!?()]")
 _PUNCT = set(".,;:!?()")
+_NUMBER_WORDS = frozenset(
+    "a an one two three four five six seven eight nine ten twenty thirty once twice half few couple "
+    "un uno una due tre quattro cinque sei sette otto nove dieci venti trenta mezzo mezza qualche".split()
+)
 # people often type English contractions without the apostrophe
 _EN_CONTRACTIONS = {
     w.replace("'", ""): w
@@ -217,6 +221,17 @@ class Reader:
         self.window: dict[str, int] = {}
         self.patterns: dict[str, list[tuple[str, re.Pattern[str], float | None, float | None]]] = {}
         self.exclusive: dict[str, set[str]] = {}
+        self.post_negation: dict[str, frozenset[str]] = {}
+        self.uncertainty: dict[str, list[tuple[str, ...]]] = {}
+        self.relatives: dict[str, frozenset[str]] = {}
+        self.first_person: dict[str, frozenset[str]] = {}
+        # red flags are kept even when the writer is unsure of them (the same set the reasoning uses)
+        self.red_flags: set[str] = set()
+        for rule in kb.rules.values():
+            self.red_flags.update(rule.red_flags)
+        for cond in kb.conditions.values():
+            for esc in cond.urgency.escalations:
+                self.red_flags.update(esc.red_flags)
         for finding in kb.findings.values():
             for other in finding.excludes:
                 self.exclusive.setdefault(finding.id, set()).add(other)
@@ -245,6 +260,10 @@ class Reader:
             self.pseudo[lang] = [tuple(_fold(p).split()) for p in spec.get("pseudo_negation", [])]
             self.terminators[lang] = frozenset(w.lower() for w in spec["terminators"])
             self.window[lang] = int(spec.get("window", 6))
+            self.post_negation[lang] = frozenset(w.lower() for w in spec.get("post_negation", []))
+            self.uncertainty[lang] = [tuple(_fold(p).split()) for p in spec.get("uncertainty", [])]
+            self.relatives[lang] = frozenset(_fold(w) for w in spec.get("relatives", []))
+            self.first_person[lang] = frozenset(_fold(w) for w in spec.get("first_person", []))
             self.patterns[lang] = [
                 (p["finding"], re.compile(_strip_accents(p["regex"])), p.get("min"), p.get("max"))
                 for p in cues["patterns"][lang]
@@ -268,6 +287,7 @@ class Reader:
         tokens = [self._correct(t, lang) for t in tokenize(text, lang)]
         lexicon = self._lexicon(tokens, lang, text)
         matches = lexicon + self._patterns(text, tokens, lang, lexicon)
+        matches = self._in_context(tokens, lang, matches)
         matches += self._implied(matches)
         if language == "auto" and not matches:
             other = foreign_language(text)
@@ -378,6 +398,79 @@ class Reader:
                 if tuple(t.text for t in tokens[j : j + len(phrase)]) == phrase:
                     return True
         return False
+
+    # -- context: who it is about, how sure, denied afterwards ---------------------------------
+    def _clauses(self, tokens: list[Token], commas: bool) -> list[tuple[int, int, list[Token]]]:
+        """Clauses as (first char, end char, tokens): split at . ; ! ? : and at contrasts (but, ma ...),
+        and at commas when ``commas`` is true."""
+        contrast = {"but", "however", "whereas", "while", "ma", "però", "pero", "invece", "mentre", "tuttavia"}
+        stops = ".;!?:," if commas else ".;!?:"
+        clauses: list[tuple[int, int, list[Token]]] = []
+        current: list[Token] = []
+        for tok in tokens:
+            if (tok.punct and tok.text in stops) or tok.word in contrast:
+                if current:
+                    clauses.append((current[0].start, current[-1].end, current))
+                current = [] if tok.punct else [tok]
+                continue
+            current.append(tok)
+        if current:
+            clauses.append((current[0].start, current[-1].end, current))
+        return clauses
+
+    def _in_context(self, tokens: list[Token], lang: Lang, matches: list[Match]) -> list[Match]:
+        clauses = self._clauses(tokens, commas=False)
+        parts = self._clauses(tokens, commas=True)
+
+        def index_of(m: Match, spans: list[tuple[int, int, list[Token]]]) -> int:
+            return next((i for i, (a, b, _) in enumerate(spans) if a <= m.start < b + 1), -1)
+
+        relatives, first_person = self.relatives[lang], self.first_person[lang]
+        # who a part of a sentence is about: a relative with no "I" in it is about someone else
+        about_other = [
+            any(t.text in relatives for t in c) and not any(t.text in first_person and t.text not in ("mio", "mia") for t in c)
+            for _, _, c in parts
+        ]
+        about_self = [
+            (not other) and any(t.text in first_person for t in c) for other, (_, _, c) in zip(about_other, parts)
+        ]
+        own_story = any(
+            about_self[index_of(m, parts)] for m in matches if self.kb.findings[m.finding].kind in ("symptom", "location")
+        )
+        out = []
+        for m in matches:
+            pi, ci = index_of(m, parts), index_of(m, clauses)
+            if pi >= 0 and own_story and about_other[pi] and m.finding != "family_history":
+                continue  # "my mother has MS" in a text about the writer's own spasms
+            if (
+                ci >= 0 and m.state == "present" and m.finding not in self.red_flags
+                and self._unsure_before(clauses[ci][2], m, lang)
+            ):
+                continue  # "maybe my urine is darker, not sure": left unknown
+            if m.state == "present" and ci >= 0 and self._denied_after(clauses[ci][2], m, lang):
+                m = Match(m.finding, "absent", m.start, m.end, m.text, "no")
+            out.append(m)
+        return out
+
+    def _unsure_before(self, clause: list[Token], m: Match, lang: Lang) -> bool:
+        """An uncertainty cue before the finding in its clause ("maybe", "forse", "not sure if"),
+        not one that only makes a number approximate ("maybe 5 minutes")."""
+        words = [t.text for t in clause]
+        for phrase in self.uncertainty[lang]:
+            n = len(phrase)
+            for i in range(len(words) - n + 1):
+                if tuple(words[i : i + n]) != phrase or clause[i].start >= m.start:
+                    continue
+                following = clause[i + n] if i + n < len(clause) else None
+                if following is not None and (following.text.isdigit() or following.text in _NUMBER_WORDS):
+                    continue
+                return True
+        return False
+
+    def _denied_after(self, clause: list[Token], m: Match, lang: Lang) -> bool:
+        """ "Swelling: no", "gonfiore alle gambe no": a denial that closes the clause right after the finding."""
+        after = [t for t in clause if t.start >= m.end and not t.punct]
+        return len(after) == 1 and after[0].word in self.post_negation[lang]
 
     def _implied(self, matches: list[Match]) -> list[Match]:
         """What a present finding entails (an eyelid twitch is in the face), with the same span."""
