@@ -153,14 +153,8 @@ class Model:
         )
         self.thresholds = {level: t.probability for level, t in policy.thresholds.items()}
         self.implied = {f.id: list(f.implies) for f in kb.findings.values() if f.implies}
-        # red-flag findings: the alarming findings of rules and of condition escalations
-        flags: set[str] = set()
-        for rule in kb.rules.values():
-            flags.update(rule.red_flags)
-        for cond in kb.conditions.values():
-            for esc in cond.urgency.escalations:
-                flags.update(esc.red_flags)
-        self.red_flag_findings = frozenset(flags)
+        # red-flag findings: the alarming findings of the red-flag rules (their `flags`)
+        self.red_flag_findings = frozenset(f for rule in kb.rules.values() for f in rule.red_flags)
 
     # -- evidence --------------------------------------------------------------------------
     def _indices(self, evidence: Evidence) -> tuple[list[int], list[int]]:

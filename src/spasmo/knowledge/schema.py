@@ -162,10 +162,6 @@ class Escalation(_Strict):
     all: list[str] = Field(default_factory=list)
     sources: list[str] = Field(min_length=1)
 
-    @property
-    def red_flags(self) -> list[str]:
-        return list(self.all) or list(self.any)
-
     @model_validator(mode="after")
     def _has_findings(self) -> "Escalation":
         if not self.any and not self.all:

@@ -226,12 +226,7 @@ class Reader:
         self.relatives: dict[str, frozenset[str]] = {}
         self.first_person: dict[str, frozenset[str]] = {}
         # red flags are kept even when the writer is unsure of them (the same set the reasoning uses)
-        self.red_flags: set[str] = set()
-        for rule in kb.rules.values():
-            self.red_flags.update(rule.red_flags)
-        for cond in kb.conditions.values():
-            for esc in cond.urgency.escalations:
-                self.red_flags.update(esc.red_flags)
+        self.red_flags = {f for rule in kb.rules.values() for f in rule.red_flags}
         for finding in kb.findings.values():
             for other in finding.excludes:
                 self.exclusive.setdefault(finding.id, set()).add(other)
@@ -546,3 +541,31 @@ def _match_from(
         pos = nxt
         last = content[nxt]
     return last, cue
+
+
+def lexicon_problems(kb: KnowledgeBase) -> list[tuple[str, str, str]]:
+    """Terms the reader cannot use as written: (file, entry, what to fix).
+
+    A term whose words are all function words never matches; a term that shrinks to one word which is
+    also a whole term of another finding, written differently, makes that other finding fire too
+    ("cramps all over" would read as every cramp if "all" and "over" were dropped).
+    """
+    problems: list[tuple[str, str, str]] = []
+    for lang in LANGUAGES:
+        owners: dict[tuple[str, ...], dict[str, str]] = {}
+        for finding in kb.findings.values():
+            for term in getattr(finding.terms, lang):
+                stems = tuple(t.stem for t in tokenize(term, lang) if not t.stop and not t.punct)
+                if not stems:
+                    problems.append(("findings", finding.id, f"{lang} term {term!r} has only function words; it never matches"))
+                    continue
+                owners.setdefault(stems, {}).setdefault(finding.id, term)
+        for stems, by_finding in owners.items():
+            # the same word listed on purpose for two findings ("lockjaw": a stiff jaw, in the jaw) is fine
+            if len(stems) == 1 and len(by_finding) > 1 and len(set(by_finding.values())) > 1:
+                listed = ", ".join(f"{fid}: {term!r}" for fid, term in sorted(by_finding.items()))
+                problems.append(
+                    ("findings", "/".join(sorted(by_finding)),
+                     f"{lang} terms read as the same single word '{stems[0]}' ({listed}); make them more specific")
+                )
+    return problems
