@@ -52,3 +52,23 @@ def test_bad_text_gets_a_clear_message(engine, text, message):
 def test_unknown_language_code_is_refused(engine):
     with pytest.raises(ReadingError, match="'de'"):
         engine.read("Ich habe Krämpfe", "de")
+
+
+def test_a_text_in_another_language_is_refused_with_what_spasmo_reads(engine):
+    with pytest.raises(ReadingError, match="English and Italian"):
+        engine.read("J'ai des crampes dans les mollets la nuit depuis trois semaines", "auto")
+
+
+def test_a_forced_language_reads_even_a_short_text(engine):
+    assert engine.read("crampi", "it").language == "it"
+
+
+def test_a_typo_is_corrected_but_a_real_word_is_not(engine):
+    states = {o.finding for o in engine.read("ho un cranpo al polpacico", "it").observations()}
+    assert {"muscle_cramp", "location_calf"} <= states
+    assert not engine.read("ti chiedo un parere sulla politica e la storia", "it").observations()
+
+
+def test_uncertain_red_flags_are_kept_for_safety(engine):
+    states = {o.finding: o.state for o in engine.read("maybe my urine is dark like cola, not sure", "en").observations()}
+    assert states.get("dark_urine") == "present"

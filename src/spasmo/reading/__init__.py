@@ -40,6 +40,7 @@ Lang = Literal["en", "it"]
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*['’]?|\d+(?:[.,]\d+)?|[.,;:!?()]")
 _PUNCT = set(".,;:!?()")
+_POSSESSIVES = {"en": frozenset({"my", "mine"}), "it": frozenset({"mio", "mia", "miei", "mie"})}
 _NUMBER_WORDS = frozenset(
     "a an one two three four five six seven eight nine ten twenty thirty once twice half few couple "
     "un uno una due tre quattro cinque sei sette otto nove dieci venti trenta mezzo mezza qualche".split()
@@ -421,13 +422,14 @@ class Reader:
             return next((i for i, (a, b, _) in enumerate(spans) if a <= m.start < b + 1), -1)
 
         relatives, first_person = self.relatives[lang], self.first_person[lang]
+        possessive = _POSSESSIVES[lang]
         # who a part of a sentence is about: a relative with no "I" in it is about someone else
         about_other = [
-            any(t.text in relatives for t in c) and not any(t.text in first_person and t.text not in ("mio", "mia") for t in c)
-            for _, _, c in parts
+            any(t.text in relatives for t in c) and not any(t.text in first_person for t in c) for _, _, c in parts
         ]
         about_self = [
-            (not other) and any(t.text in first_person for t in c) for other, (_, _, c) in zip(about_other, parts)
+            (not other) and any(t.text in first_person or t.text in possessive for t in c)
+            for other, (_, _, c) in zip(about_other, parts)
         ]
         own_story = any(
             about_self[index_of(m, parts)] for m in matches if self.kb.findings[m.finding].kind in ("symptom", "location")
