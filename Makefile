@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TEXT ?= I get a sudden painful cramp in my calf at night, about twice a week. It eases when I stretch my foot.
 CASES := $(wildcard cases/*.yaml)
 
-.PHONY: run test install install-test eval bench lock docs clean
+.PHONY: run test install install-test eval bench bench-reading lock docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,14 @@ test: install-test
 eval: install
 	$(BIN)/spasmo eval $(CASES)
 
+## bench: speed of one assessment; bench-reading: the reading benchmark with the negspacy baseline
 bench: install
 	$(BIN)/python benchmarks/assess_speed.py
+
+bench-reading: $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-bench.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python benchmarks/reading/run.py --split test --baseline
 
 ## docs: regenerate the docs made from the code (docs/cli.md, docs/coverage.md)
 docs: install
@@ -46,6 +52,7 @@ lock: $(BIN)/python
 	$(BIN)/pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --no-header -q -o requirements.lock
 	$(BIN)/uv pip compile pyproject.toml --extra test --generate-hashes --python-version 3.11 --no-header -q -o requirements-test.lock
+	$(BIN)/uv pip compile pyproject.toml --extra bench --generate-hashes --python-version 3.11 --no-header -q -o requirements-bench.lock
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .hypothesis
