@@ -16,6 +16,7 @@ from .knowledge import KnowledgeBase
 from .knowledge.schema import LEVELS
 
 __all__ = [
+    "red_flag_findings",
     "OTHER",
     "State",
     "Evidence",
@@ -153,8 +154,8 @@ class Model:
         )
         self.thresholds = {level: t.probability for level, t in policy.thresholds.items()}
         self.implied = {f.id: list(f.implies) for f in kb.findings.values() if f.implies}
-        # red-flag findings: the alarming findings of the red-flag rules (their `flags`)
-        self.red_flag_findings = frozenset(f for rule in kb.rules.values() for f in rule.red_flags)
+        # red-flag findings: the alarming findings (`flags`) of the emergency and urgent rules
+        self.red_flag_findings = red_flag_findings(kb)
 
     # -- evidence --------------------------------------------------------------------------
     def _indices(self, evidence: Evidence) -> tuple[list[int], list[int]]:
@@ -196,7 +197,7 @@ class Model:
         hits = [
             RuleHit(rule.id, rule.level, tuple(f for f in rule.all + rule.any if f in present))
             for rule in self.kb.rules.values()
-            if _fires(rule.all, rule.any, present)
+            if _fires(rule.all, rule.any, present, rule.none)
         ]
         return sorted(hits, key=lambda h: (_RANK[h.level], h.id))
 
@@ -275,5 +276,14 @@ class Model:
         return tuple(out)
 
 
-def _fires(all_of: list[str], any_of: list[str], present: set[str]) -> bool:
-    return all(f in present for f in all_of) and (not any_of or any(f in present for f in any_of))
+def _fires(all_of: list[str], any_of: list[str], present: set[str], none_of: list[str] = ()) -> bool:  # type: ignore[assignment]
+    return (
+        all(f in present for f in all_of)
+        and (not any_of or any(f in present for f in any_of))
+        and not any(f in present for f in none_of)
+    )
+
+
+def red_flag_findings(kb: KnowledgeBase) -> frozenset[str]:
+    """The findings that make an emergency or urgent rule alarming (its ``flags``)."""
+    return frozenset(f for rule in kb.rules.values() if rule.level in ("emergency", "urgent") for f in rule.red_flags)

@@ -69,9 +69,12 @@ def check(kb: KnowledgeBase, *, hpo: Callable[[str], str | None] | None = None) 
         for code in cond.codes.icd10:
             if not re.fullmatch(r"[A-Z]\d\d(\.\d{1,2})?", code):
                 add(Problem(file, cond.id, f"ICD-10 code {code!r} should look like R25.2"))
+    flags = {f for r in kb.rules.values() if r.level in ("emergency", "urgent") for f in r.red_flags}
     for rule in kb.rules.values():
-        used.update(rule.any + rule.all)
+        used.update(rule.any + rule.all + rule.none)
         _placeholders(problems, "rules.yaml", rule.id, rule.reason)
+        for fid in set(rule.none) & flags:
+            add(Problem("rules.yaml", rule.id, f"'{fid}' under 'none' is a red-flag finding; a red flag may only raise the level"))
     for finding in kb.findings.values():
         used.update(finding.implies)
 

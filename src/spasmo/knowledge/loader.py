@@ -271,7 +271,7 @@ def _references(kb: KnowledgeBase) -> list[Problem]:
             need_sources(file, entry, esc.sources)
         need_advice(file, cond.id, cond.self_care + cond.treatment + cond.see_doctor)
     for rule in kb.rules.values():
-        need_findings("rules.yaml", rule.id, rule.any + rule.all)
+        need_findings("rules.yaml", rule.id, rule.any + rule.all + rule.none)
         need_sources("rules.yaml", rule.id, rule.sources)
         need_advice("rules.yaml", rule.id, rule.advice)
     for item in kb.advice.values():

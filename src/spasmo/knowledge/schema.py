@@ -217,12 +217,17 @@ class Rule(_Strict):
 
     ``flags`` names the alarming findings among ``all`` and ``any`` (by default ``all`` when it is
     given, else ``any``); the others are the context (e.g. a cramp, with palpitations as the flag).
+    The flags of emergency and urgent rules are the red-flag findings; routine rules carry the
+    reasons to book a visit.
     """
 
     id: str = Field(pattern=_ID)
     level: Level
     any: list[str] = Field(default_factory=list)
     all: list[str] = Field(default_factory=list)
+    #: the rule does not fire when one of these is present (e.g. weakness for months is not "new");
+    #: they may never be red-flag findings, so that a red flag can only raise the level
+    none: list[str] = Field(default_factory=list)
     flags: list[str] = Field(default_factory=list)
     reason: Text
     advice: list[str] = Field(default_factory=list)

@@ -226,8 +226,9 @@ class Reader:
         self.uncertainty: dict[str, list[tuple[str, ...]]] = {}
         self.relatives: dict[str, frozenset[str]] = {}
         self.first_person: dict[str, frozenset[str]] = {}
+        self.past: dict[str, list[tuple[str, ...]]] = {}
         # red flags are kept even when the writer is unsure of them (the same set the reasoning uses)
-        self.red_flags = {f for rule in kb.rules.values() for f in rule.red_flags}
+        self.red_flags = {f for rule in kb.rules.values() if rule.level in ("emergency", "urgent") for f in rule.red_flags}
         for finding in kb.findings.values():
             for other in finding.excludes:
                 self.exclusive.setdefault(finding.id, set()).add(other)
@@ -260,6 +261,7 @@ class Reader:
             self.uncertainty[lang] = [tuple(_fold(p).split()) for p in spec.get("uncertainty", [])]
             self.relatives[lang] = frozenset(_fold(w) for w in spec.get("relatives", []))
             self.first_person[lang] = frozenset(_fold(w) for w in spec.get("first_person", []))
+            self.past[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("past", [])]
             self.patterns[lang] = [
                 (p["finding"], re.compile(_strip_accents(p["regex"])), p.get("min"), p.get("max"))
                 for p in cues["patterns"][lang]
@@ -444,6 +446,11 @@ class Reader:
                 and self._unsure_before(clauses[ci][2], m, lang)
             ):
                 continue  # "maybe my urine is darker, not sure": left unknown
+            if (
+                pi >= 0 and self.kb.findings[m.finding].kind == "symptom"
+                and _contains(parts[pi][2], self.past[lang])
+            ):
+                continue  # "last year I had episodes of breathlessness": history, not this episode
             if m.state == "present" and ci >= 0 and self._denied_after(clauses[ci][2], m, lang):
                 m = Match(m.finding, "absent", m.start, m.end, m.text, "no")
             out.append(m)
@@ -511,6 +518,13 @@ class Reader:
                 out.append(Match(finding, "absent" if cue else "present", m.start(), m.end(), text[m.start():m.end()], cue))
                 break
         return out
+
+
+def _contains(clause: list[Token], phrases: list[tuple[str, ...]]) -> bool:
+    words = [t.text for t in clause]
+    return any(
+        tuple(words[i : i + len(p)]) == p for p in phrases if p for i in range(len(words) - len(p) + 1)
+    )
 
 
 def _match_from(
