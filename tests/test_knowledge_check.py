@@ -137,3 +137,19 @@ def test_a_missing_folder_is_a_clear_error(tmp_path):
     result = run_cli("kb", "--data", str(tmp_path / "nowhere"), "check", "--no-hpo")
     assert result.returncode == 1
     assert b"does not exist" in result.stderr
+
+
+def test_a_key_given_twice_is_refused_with_its_line(tmp_path):
+    kb_dir = copy_kb(tmp_path)
+    (kb_dir / "terms_en.yaml").write_text("language: en\nterms:\n  fever: [hot]\n  fever: [burning up]\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError) as info:
+        load(kb_dir)
+    assert "terms_en.yaml" in str(info.value) and "twice" in str(info.value) and "line 4" in str(info.value)
+
+
+def test_a_term_that_shrinks_to_another_findings_word_is_reported(tmp_path):
+    kb_dir = copy_kb(tmp_path)
+    (kb_dir / "terms_en.yaml").write_text("language: en\nterms:\n  generalised_spasms: [the cramps]\n", encoding="utf-8")
+    result = run_cli("kb", "--data", str(kb_dir), "check", "--no-hpo")
+    assert result.returncode == 1
+    assert b"generalised_spasms" in result.stderr and b"same single word" in result.stderr

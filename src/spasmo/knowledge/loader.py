@@ -16,9 +16,28 @@ from .schema import Advice, Condition, Finding, Policy, Rule, Source, Text
 __all__ = ["KnowledgeBase", "KnowledgeError", "Problem", "load", "default_data_dir"]
 
 try:  # the C loader is several times faster; fall back where libyaml is missing
-    _Loader: Any = yaml.CSafeLoader
+    _Base: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+
+class _Loader(_Base):  # type: ignore[misc,valid-type]
+    """Safe YAML that refuses a key given twice in one mapping (YAML would silently keep the last)."""
+
+
+def _no_duplicates(loader: Any, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {key!r} is given twice in one mapping; merge the two", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
 
 
 @dataclass(frozen=True)

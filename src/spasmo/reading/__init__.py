@@ -402,6 +402,8 @@ class Reader:
         """Clauses as (first char, end char, tokens): split at . ; ! ? : and at contrasts (but, ma ...),
         and at commas when ``commas`` is true."""
         contrast = {"but", "however", "whereas", "while", "ma", "però", "pero", "invece", "mentre", "tuttavia"}
+        if commas:  # a change of time starts a new part: "two years ago ... and now my arm is stiff"
+            contrast = contrast | {"now", "today", "currently", "lately", "recently", "ora", "adesso", "oggi", "ultimamente"}
         stops = ".;!?:," if commas else ".;!?:"
         clauses: list[tuple[int, int, list[Token]]] = []
         current: list[Token] = []
