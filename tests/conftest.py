@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 from spasmo.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
+# the compiled-engine cache of the tests lives in a throwaway folder, not in the user's cache
+os.environ.setdefault("SPASMO_CACHE_DIR", tempfile.mkdtemp(prefix="spasmo-test-cache-"))
 
 
 @pytest.fixture(scope="session")

@@ -112,3 +112,18 @@ def test_every_command_help_has_an_example():
         result = run_cli(*command, "--help")
         assert result.returncode == 0
         assert b"Example" in result.stdout, command
+
+
+def test_a_changed_knowledge_base_is_read_again_not_taken_from_the_cache(tmp_path):
+    import shutil
+
+    from spasmo.knowledge import default_data_dir
+
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(default_data_dir(), kb_dir)
+    first = run_cli("assess", "--data", str(kb_dir), "--format", "json", EXERCISE)
+    assert first.returncode == 0
+    policy = kb_dir / "policy.yaml"
+    policy.write_text(policy.read_text(encoding="utf-8").replace('it: "112"', 'it: "118"'), encoding="utf-8")
+    second = run_cli("assess", "--data", str(kb_dir), "--format", "json", "--lang", "it", EXERCISE)
+    assert json.loads(second.stdout)["triage"]["emergency_number"] == "118"

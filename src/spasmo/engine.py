@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
+import sys
 from pathlib import Path
 from typing import Any, Mapping
 
-from .knowledge import KnowledgeBase, load
+from . import __name__ as _package
+from .knowledge import KnowledgeBase, default_data_dir, load
 from .reading import LANGUAGES, Reader, Reading, ReadingError
 from .reasoning import Assessment, Evidence, Model, Observation
 from .report import build_report
@@ -24,9 +29,11 @@ class Engine:
     """Holds the loaded knowledge base; offers ``read``, ``assess`` and ``report``."""
 
     def __init__(self, kb: KnowledgeBase | None = None, *, data: Path | str | None = None):
-        self.kb = kb if kb is not None else load(data)
+        if kb is not None:
+            self.kb, self.reader = kb, Reader(kb)
+        else:
+            self.kb, self.reader = _compiled(Path(data) if data else default_data_dir())
         self.model = Model(self.kb)
-        self.reader = Reader(self.kb)
 
     def read(self, text: str, language: str = "auto") -> Reading:
         """Text -> the findings it states, each with its span; raises :class:`ReadingError` on bad text."""
@@ -63,3 +70,57 @@ class Engine:
         reading = self.read(text, language)
         assessment = self.assess(self.evidence(reading, answers))
         return self.report(assessment, reading.language)
+
+
+def _fingerprint(data: Path) -> str:
+    """Changes whenever a knowledge-base file or the code that compiles it changes."""
+    package = Path(__file__).resolve().parent
+    files = sorted(data.rglob("*.yaml")) + sorted((package / "reading").glob("*")) + sorted(
+        (package / "knowledge").glob("*.py")
+    )
+    digest = hashlib.sha256(f"{sys.version}|{data.resolve()}".encode())
+    for path in files:
+        if path.is_file():
+            stat = path.stat()
+            digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:24]
+
+
+def _cache_dir() -> Path | None:
+    if os.environ.get("SPASMO_NO_CACHE"):
+        return None
+    root = os.environ.get("SPASMO_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "spasmo"
+
+
+def _compiled(data: Path) -> tuple[KnowledgeBase, Reader]:
+    """The validated knowledge base and the compiled lexicon, from a cache when nothing has changed.
+
+    Validating the YAML and compiling a few thousand terms takes most of a second; the cached copy
+    loads in milliseconds, which keeps a whole `spasmo assess` process fast. The cache holds only the
+    knowledge base (nothing a person wrote), and any error reading or writing it means a rebuild.
+    """
+    folder = _cache_dir()
+    path = folder / f"engine-{_package}-{_fingerprint(data)}.pickle" if folder else None
+    if path is not None and path.is_file():
+        try:
+            with path.open("rb") as handle:
+                kb, reader = pickle.load(handle)
+            if isinstance(kb, KnowledgeBase) and isinstance(reader, Reader):
+                return kb, reader
+        except Exception:  # noqa: BLE001 - a stale or broken cache is simply rebuilt
+            pass
+    kb = load(data)
+    reader = Reader(kb)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            for old in path.parent.glob(f"engine-{_package}-*.pickle"):
+                old.unlink(missing_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as handle:
+                pickle.dump((kb, reader), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only home: work without the cache
+    return kb, reader

@@ -131,9 +131,17 @@ def _wide_detector():
     return LanguageDetectorBuilder.from_languages(*languages).build()
 
 
+@lru_cache(maxsize=1)
+def _distinctive() -> dict[str, frozenset[str]]:
+    """Function words of one language that are not also words of the other ("a", "in" are both)."""
+    en, it = _stopset("en"), _stopset("it")
+    return {"en": en - it, "it": it - en}
+
+
 def _stop_scores(text: str) -> tuple[dict[str, int], int]:
     words = [_fold(w) for w in re.findall(r"[^\W\d_]+", text)]
-    return {lang: sum(1 for w in words if w in _stopset(lang)) for lang in LANGUAGES}, len(words)
+    marks = _distinctive()
+    return {lang: sum(1 for w in words if w in marks[lang]) for lang in LANGUAGES}, len(words)
 
 
 def detect_language(text: str) -> Lang:
