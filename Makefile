@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TEXT ?= I get a sudden painful cramp in my calf at night, about twice a week. It eases when I stretch my foot.
 CASES := $(wildcard cases/*.yaml)
 
-.PHONY: run test install install-test eval bench bench-reading lock docs clean
+.PHONY: run test install install-test eval eval-gate bench bench-reading lock docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,14 @@ install-test: $(BIN)/python
 run: install
 	$(BIN)/spasmo assess "$(TEXT)"
 
-## test: every test, the knowledge-base check and the evaluation on the public cases with its thresholds
+## test: every test, the knowledge-base check, and the evaluation on the public cases with its safety gate
+## (no emergency triaged lower); `make eval-gate` adds the accuracy targets (see README: not met yet)
 test: install-test
 	$(BIN)/python -m pytest
 	$(BIN)/spasmo kb check
+	$(BIN)/spasmo eval $(CASES) --fail-on-emergency-under-triage
+
+eval-gate: install
 	$(BIN)/spasmo eval $(CASES) --min-triage-accuracy 0.85 --min-top3 0.80 --fail-on-emergency-under-triage
 
 eval: install

@@ -77,3 +77,11 @@ def test_public_case_files_are_valid_and_sourced():
             ids.add(case["id"])
             assert str(case.get("source", "")).startswith("http"), case["id"]
     assert total >= 60 and italian >= 25
+
+
+def test_no_public_emergency_case_is_triaged_lower():
+    result = run_cli("eval", *CASE_FILES, "--format", "json")
+    assert result.returncode == 0, result.stderr.decode()
+    rows = json.loads(result.stdout)["cases"]
+    lowered = [r["id"] for r in rows if r["gold_triage"] == "emergency" and r["triage"] != "emergency"]
+    assert lowered == []

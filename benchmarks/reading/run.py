@@ -147,7 +147,8 @@ def main() -> None:
         english = [t for t in texts if t["language"] == "en"]
         ours = run(engine, english)["by_language"]["en"]
         base = run(engine, english, negspacy_reader(engine))
-        print("\nEnglish, same lexicon: | reader | precision | recall | F1 | negation state right |")
+        print("\nEnglish test texts, the same lexicon, two ways to find negation:\n")
+        print("| reader | precision | recall | F1 | negation state right |\n|---|---|---|---|---|")
         print(f"| spasmo | {ours['precision']} | {ours['recall']} | {ours['f1']} | "
               f"{run(engine, english)['negation_state_accuracy']} |")
         b = base["by_language"]["en"]

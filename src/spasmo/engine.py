@@ -6,10 +6,12 @@ import hashlib
 import os
 import pickle
 import sys
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from . import __name__ as _package
+from .interview import STOP_TEXT, Answer, Interview, Planner, Questions, Step
 from .knowledge import KnowledgeBase, default_data_dir, load
 from .reading import LANGUAGES, Reader, Reading, ReadingError
 from .reasoning import Assessment, Evidence, Model, Observation
@@ -26,7 +28,7 @@ class UnknownFindingError(KeyError):
 
 
 class Engine:
-    """Holds the loaded knowledge base; offers ``read``, ``assess`` and ``report``."""
+    """Holds the loaded knowledge base; offers ``read``, ``assess``, ``next_question`` and ``report``."""
 
     def __init__(self, kb: KnowledgeBase | None = None, *, data: Path | str | None = None):
         if kb is not None:
@@ -70,6 +72,40 @@ class Engine:
         reading = self.read(text, language)
         assessment = self.assess(self.evidence(reading, answers))
         return self.report(assessment, reading.language)
+
+    # -- the interview (built on first use: only the interview needs the look-ahead arrays) ---------
+    @cached_property
+    def questions(self) -> Questions:
+        return Questions(self.kb)
+
+    @cached_property
+    def planner(self) -> Planner:
+        return Planner(self.model, self.questions)
+
+    def next_question(self, evidence: Evidence, asked: Sequence[str] = ()) -> Step:
+        """The next question to ask (red flags first, then what tells most about the level), or why to stop."""
+        return self.planner.next(evidence, asked)
+
+    def interview(self, text: str, language: str = "auto", answers: Iterable[Answer] = ()) -> tuple[Reading, Interview]:
+        """Start (or, with stored ``answers``, resume) an interview from the person's description."""
+        reading = self.read(text, language)
+        return reading, Interview(self.planner, self.evidence(reading), list(answers))
+
+    def interview_report(self, interview: Interview, language: str) -> dict[str, Any]:
+        """The report on the evidence so far, with the questions answered and why the interview stopped."""
+        report = self.report(self.assess(interview.evidence), language)
+        step = interview.step()
+        words = STOP_TEXT[language]
+        report["interview"] = {
+            "questions": len(interview.answers),
+            "answers": [
+                {"question": a.question, "text": self.questions[a.question].prompt(language), "value": a.value}
+                for a in interview.answers
+            ],
+            "stopped": step.reason if step.done else None,
+            "why": words[step.reason if step.done else "open"].format(n=len(interview.answers), cap=self.planner.rule.cap),
+        }
+        return report
 
 
 def _fingerprint(data: Path) -> str:

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .schema import Advice, Condition, Finding, Policy, Rule, Source, Text
+from .schema import Advice, Condition, Finding, Policy, Question, Rule, Source, Text
 
 __all__ = ["KnowledgeBase", "KnowledgeError", "Problem", "load", "default_data_dir"]
 
@@ -75,6 +75,8 @@ class KnowledgeBase:
     policy: Policy
     directory: Path
     files: dict[str, str] = field(default_factory=dict)  # entry key -> file name
+    #: questions beyond yes/no (questions.yaml); every other finding is asked with its own yes/no question
+    questions: dict[str, Question] = field(default_factory=dict)
 
     @cached_property
     def condition_ids(self) -> list[str]:
@@ -198,6 +200,13 @@ def load(directory: Path | str | None = None) -> KnowledgeBase:
     findings = _apply_terms(base, findings, problems)
     rules = read_all("rules", "rules", Rule, "rule")
     advice = read_all("advice", "advice", Advice, "advice")
+    # optional: without questions*.yaml every finding is asked with its own yes/no question
+    questions: dict[str, Question] = {}
+    for path in sorted(base.glob("questions*.yaml")):
+        for item in _validate_list(_read_yaml(path, problems), "questions", Question, path.name, problems):
+            if item.id in questions:
+                problems.append(Problem(path.name, item.id, "duplicate question id; each id must be unique"))
+            questions[item.id] = item
     policy: Policy | None = None
     raw_policy = _read_yaml(base / "policy.yaml", problems)
     if raw_policy is not None:
@@ -239,7 +248,7 @@ def load(directory: Path | str | None = None) -> KnowledgeBase:
 
     kb = None
     if policy is not None:
-        kb = KnowledgeBase(sources, findings, conditions, groups, rules, advice, policy, base)
+        kb = KnowledgeBase(sources, findings, conditions, groups, rules, advice, policy, base, questions=questions)
         problems.extend(_references(kb))
     if problems:
         raise KnowledgeError(problems)
@@ -296,4 +305,12 @@ def _references(kb: KnowledgeBase) -> list[Problem]:
     for item in kb.advice.values():
         need_sources("advice.yaml", item.id, item.sources)
     need_sources("policy.yaml", "policy", kb.policy.sources)
+    asked_by: dict[str, str] = {}
+    for question in kb.questions.values():
+        need_findings("questions.yaml", question.id, question.findings)
+        for fid in question.findings:
+            if fid in asked_by:
+                problems.append(Problem("questions.yaml", question.id,
+                                        f"finding '{fid}' is already asked by question '{asked_by[fid]}'; keep it in one"))
+            asked_by[fid] = question.id
     return problems

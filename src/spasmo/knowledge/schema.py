@@ -31,6 +31,9 @@ __all__ = [
     "Rule",
     "Advice",
     "Policy",
+    "Option",
+    "Cut",
+    "Question",
 ]
 
 #: Triage levels, most urgent first (contract section 2).
@@ -286,3 +289,83 @@ class Policy(_Strict):
     disclaimer: Text
     emergency_number: Text
     sources: list[str] = Field(min_length=1)
+
+
+class Option(_Strict):
+    """One answer of a choose-one or choose-several question: the finding it reports present.
+
+    The label defaults to the finding's name; an option without a finding is "none of these".
+    """
+
+    finding: str | None = Field(default=None, pattern=_ID)
+    label: Text | None = None
+
+    @model_validator(mode="after")
+    def _named(self) -> "Option":
+        if self.finding is None and self.label is None:
+            raise ValueError("an option without a finding ('none of these') needs a 'label'")
+        return self
+
+
+class Cut(_Strict):
+    """A number answer makes ``finding`` present inside the bounds and absent outside them."""
+
+    finding: str = Field(pattern=_ID)
+    more_than: float | None = None
+    at_least: float | None = None
+    less_than: float | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> "Cut":
+        if self.more_than is None and self.at_least is None and self.less_than is None:
+            raise ValueError("a cut needs 'more_than', 'at_least' or 'less_than'")
+        if self.more_than is not None and self.at_least is not None:
+            raise ValueError("give 'more_than' or 'at_least', not both")
+        return self
+
+    def holds(self, value: float) -> bool:
+        return (
+            (self.more_than is None or value > self.more_than)
+            and (self.at_least is None or value >= self.at_least)
+            and (self.less_than is None or value < self.less_than)
+        )
+
+
+class Question(_Strict):
+    """A question beyond yes/no (every finding has its own yes/no question in findings.yaml).
+
+    ``one``: choose one option; the others' findings become absent. ``several``: choose any
+    number; the options not chosen become absent. ``number``: a number with a unit, turned into
+    findings by ``cuts``. A finding named here is asked through this question, not on its own.
+    """
+
+    id: str = Field(pattern=_ID)
+    kind: Literal["one", "several", "number"]
+    text: Text
+    options: list[Option] = Field(default_factory=list)
+    unit: Text | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    cuts: list[Cut] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Question":
+        if self.kind == "number":
+            if not self.cuts or self.unit is None or self.minimum is None or self.maximum is None:
+                raise ValueError("a number question needs 'unit', 'minimum', 'maximum' and 'cuts'")
+            if self.options:
+                raise ValueError("a number question has 'cuts', not 'options'")
+            if self.minimum >= self.maximum:
+                raise ValueError("'minimum' must be below 'maximum'")
+        else:
+            if len([o for o in self.options if o.finding]) < 2:
+                raise ValueError(f"a '{self.kind}' question needs at least two options with a finding")
+            if self.cuts or self.unit is not None:
+                raise ValueError(f"a '{self.kind}' question has 'options', not 'cuts' or 'unit'")
+        return self
+
+    @property
+    def findings(self) -> list[str]:
+        """The findings this question settles, in order."""
+        found = [o.finding for o in self.options if o.finding] + [c.finding for c in self.cuts]
+        return list(dict.fromkeys(found))
