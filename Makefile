@@ -6,6 +6,10 @@ TEXT ?= I get a sudden painful cramp in my calf at night, about twice a week. It
 CASES := $(wildcard cases/*.yaml)
 
 .PHONY: run test install install-test eval eval-gate bench bench-reading lock docs clean
+.PHONY: example test-browser-tools bench-web test-session-tools bench-interview
+HOST ?= 127.0.0.1
+PORT ?= 8000
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,15 +24,32 @@ install-test: $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-test.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 
-## run: the main job on its embedded defaults: assess an example description (make run TEXT="...")
+## run: the web page and the REST API on http://127.0.0.1:8000/ (SQLite sessions; make run PORT=8080)
 run: install
+	$(BIN)/spasmo serve --host $(HOST) --port $(PORT)
+
+## example: assess an example description on the command line (make example TEXT="...")
+example: install
 	$(BIN)/spasmo assess "$(TEXT)"
+
+## test-browser-tools: Debian's Chromium (apt-get; never a downloaded browser) and axe-core (npm, node_modules/)
+test-browser-tools:
+	@if [ ! -x /usr/bin/chromium ]; then apt-get update -qq && $(APT_INSTALL) chromium; fi
+	@if ! command -v npm >/dev/null; then apt-get update -qq && $(APT_INSTALL) nodejs npm; fi
+	@if [ ! -f node_modules/axe-core/axe.min.js ]; then npm ci --no-audit --no-fund --loglevel=error; fi
+
+## test-session-tools: Debian's PostgreSQL (the session tests start a throwaway server) and tmux (terminal tests)
+test-session-tools:
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ! command -v tmux >/dev/null; then \
+		apt-get update -qq && $(APT_INSTALL) postgresql tmux; fi
 
 ## test: every test, the knowledge-base check, and the evaluation on the public cases with its safety gate
 ## (no emergency triaged lower); `make eval-gate` adds the accuracy targets (see README: not met yet)
-test: install-test
+test: install-test test-browser-tools test-session-tools
 	$(BIN)/python -m pytest
 	$(BIN)/spasmo kb check
+	$(BIN)/spasmo eval --interview $(CASES) --max-median-questions 8 --max-p90-questions 15 --min-agreement 0.98 \
+		--fail-on-emergency-under-triage
 	$(BIN)/spasmo eval $(CASES) --fail-on-emergency-under-triage
 
 eval-gate: install
@@ -40,6 +61,15 @@ eval: install
 ## bench: speed of one assessment; bench-reading: the reading benchmark with the negspacy baseline
 bench: install
 	$(BIN)/python benchmarks/assess_speed.py
+
+## bench-web: HTTP throughput and p99 latency of POST /v1/assess beside GET /healthz (wrk; docs/web.md)
+bench-web: install
+	@command -v wrk >/dev/null || (apt-get update -qq && $(APT_INSTALL) wrk)
+	$(BIN)/python benchmarks/web_speed.py
+
+## bench-interview: how long choosing the next question takes (docs/interview.md)
+bench-interview: install
+	$(BIN)/python benchmarks/interview_speed.py
 
 bench-reading: $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-bench.lock

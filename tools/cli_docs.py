@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from spasmo.cli import main
 
-COMMANDS = [[], ["assess"], ["kb"], ["kb", "show"], ["kb", "findings"], ["kb", "check"], ["kb", "coverage"], ["eval"]]
+COMMANDS = [[], ["assess"], ["kb"], ["kb", "show"], ["kb", "findings"], ["kb", "check"], ["kb", "coverage"], ["eval"],
+            ["interview"], ["sessions"], ["sessions", "list"], ["sessions", "show"], ["sessions", "delete"]]
 
 
 def render() -> str:

@@ -74,7 +74,8 @@ def _parse_findings(values: tuple[str, ...]) -> dict[str, str]:
 @click.argument("text")
 @click.option("--lang", "language", type=click.Choice(["en", "it", "auto"]), default="auto", show_default=True,
               help="Language of TEXT; auto tells English and Italian apart.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "fhir"]), default="text", show_default=True,
+              help="text to read, json (the report as data), or fhir (a FHIR R4 Bundle).")
 @click.option("--finding", "findings", multiple=True, metavar="ID=present|absent",
               help="A finding you know, in addition to the text (repeatable). `spasmo kb findings` lists the ids.")
 @click.option("--data", type=click.Path(path_type=Path), default=None, help=_DATA_HELP)
@@ -91,6 +92,7 @@ def assess(text: str, language: str, fmt: str, findings: tuple[str, ...], data: 
       spasmo assess --lang it --format json "mi si blocca la mascella da due giorni, mi ero ferita con un chiodo"
       echo "my eyelid keeps twitching, lots of coffee and stress" | spasmo assess -
       spasmo assess "cramps at night" --finding pregnancy=present
+      spasmo assess --format fhir "cramps in my calves every night" > bundle.json
     """
     from .engine import UnknownFindingError  # noqa: PLC0415
     from .reading import ReadingError  # noqa: PLC0415
@@ -105,6 +107,10 @@ def assess(text: str, language: str, fmt: str, findings: tuple[str, ...], data: 
         _fail(str(exc))
     if fmt == "json":
         _emit(report)
+    elif fmt == "fhir":
+        from .fhir import bundle_json  # noqa: PLC0415
+
+        click.echo(json.dumps(json.loads(bundle_json(engine.kb, report, text=body)), ensure_ascii=False, indent=2))
     else:
         click.echo(render_text(report))
 
@@ -287,25 +293,46 @@ def kb_coverage(ctx: click.Context) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--min-triage-accuracy", type=float, default=None, help="Exit 1 if exact triage accuracy is lower.")
 @click.option("--min-top3", type=float, default=None, help="Exit 1 if top-3 accuracy of conditions is lower.")
-@click.option("--fail-on-emergency-under-triage", is_flag=True, help="Exit 1 if any emergency is triaged lower.")
+@click.option("--fail-on-emergency-under-triage", is_flag=True,
+              help="Exit 1 if any emergency is triaged lower (with --interview: lower than asking every question).")
+@click.option("--interview", "interview_mode", is_flag=True,
+              help="Run the interview on each case: its text, then its `answers` to the questions asked.")
+@click.option("--max-median-questions", type=float, default=None, help="With --interview: exit 1 if the median is higher.")
+@click.option("--max-p90-questions", type=float, default=None,
+              help="With --interview: exit 1 if the 90th percentile of questions asked is higher.")
+@click.option("--min-agreement", type=float, default=None,
+              help="With --interview: exit 1 if the final level agrees less often with asking every question.")
 @click.option("--data", type=click.Path(path_type=Path), default=None, help=_DATA_HELP)
 def eval_(case_files: tuple[Path, ...], fmt: str, min_triage_accuracy: float | None, min_top3: float | None,
-          fail_on_emergency_under_triage: bool, data: Path | None) -> None:
+          fail_on_emergency_under_triage: bool, interview_mode: bool, max_median_questions: float | None,
+          max_p90_questions: float | None, min_agreement: float | None, data: Path | None) -> None:
     """Run every case of one or more case files through `assess` and report the metrics.
 
     Metrics: exact triage accuracy; under- and over-triage rates; emergencies triaged lower;
     top-1 and top-3 accuracy of conditions (the case's first gold condition is the one counted);
     each by language and by gold level.
 
+    With --interview, each case is a simulated patient: the interview starts from its text and
+    the case's `answers` answer the questions (anything not listed is "don't know"). Reported:
+    the median and 90th percentile of questions asked, and how often the final level agrees
+    with the level that asking every question gives.
+
     \b
     Examples:
       spasmo eval cases/public_en.yaml cases/public_it.yaml
       spasmo eval cases/*.yaml --format json
       spasmo eval cases/*.yaml --min-triage-accuracy 0.85 --min-top3 0.80 --fail-on-emergency-under-triage
+      spasmo eval --interview cases/*.yaml --max-median-questions 8 --max-p90-questions 15 --min-agreement 0.98
     """
     from .evaluation import CaseFileError, evaluate, load_cases, metrics  # noqa: PLC0415
 
     engine = _engine(data)
+    if interview_mode:
+        from .cli_interview import run_interview_eval  # noqa: PLC0415
+
+        run_interview_eval(engine, list(case_files), fmt, max_median_questions, max_p90_questions, min_agreement,
+                           fail_on_emergency_under_triage)
+        return
     try:
         cases = load_cases(list(case_files), set(engine.kb.conditions))
         rows = evaluate(engine, cases)
@@ -354,3 +381,33 @@ def _print_eval(result: dict[str, Any]) -> None:
     click.echo("\nconfusion (rows gold, columns predicted): " + " ".join(f"{lv[:4]:>5}" for lv in LEVELS))
     for gold, preds in m["confusion"].items():
         click.echo(f"  {gold:<10}" + "".join(f"{preds[p]:>6}" for p in LEVELS))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback: this machine only).")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Start the web page and the REST API (OpenAPI at /docs).
+
+    Interviews are stored in SQLite under the user's data folder (SPASMO_DATA_DIR overrides it).
+    Nothing a person writes is logged: the access log is off.
+
+    \b
+    Examples:
+      spasmo serve                      # then open http://127.0.0.1:8000/
+      spasmo serve --port 8080
+      curl -s localhost:8000/v1/assess -H 'content-type: application/json' -d '{"text": "cramp in my calf"}'
+    """
+    import uvicorn  # noqa: PLC0415
+
+    click.echo(f"spasmo: http://{host}:{port}/ (the API's documentation at /docs); Ctrl+C stops it")
+    uvicorn.run("spasmo.app:create_app", factory=True, host=host, port=port, workers=workers,
+                access_log=False, log_level="warning")
+
+
+# the interview's commands live beside their prompts and sessions (cli_interview.py)
+from .cli_interview import interview, sessions  # noqa: E402
+
+main.add_command(interview)
+main.add_command(sessions)

@@ -103,7 +103,9 @@ class Engine:
                 for a in interview.answers
             ],
             "stopped": step.reason if step.done else None,
-            "why": words[step.reason if step.done else "open"].format(n=len(interview.answers), cap=self.planner.rule.cap),
+            "why": words[step.reason if step.done else "open"].format(
+                n=len(interview.answers), cap=interview.planner.rule.cap
+            ),
         }
         return report
 

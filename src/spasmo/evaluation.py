@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
+
+import numpy as np
 
 import yaml
 
 from .engine import Engine
+from .interview import DONT_KNOW, NONE, Answer, Interview, Question, Value
 from .knowledge.schema import LEVELS
 from .reading import ReadingError
 
-__all__ = ["Case", "CaseFileError", "load_cases", "evaluate", "metrics"]
+__all__ = [
+    "Case",
+    "CaseFileError",
+    "load_cases",
+    "evaluate",
+    "metrics",
+    "simulated_answer",
+    "interview_case",
+    "evaluate_interview",
+    "interview_metrics",
+]
 
 _RANK = {level: i for i, level in enumerate(LEVELS)}
 
@@ -34,7 +47,7 @@ class Case:
     answers: dict[str, str]
 
 
-def load_cases(paths: list[Path], known_conditions: set[str]) -> list[Case]:
+def load_cases(paths: list[Path], known_conditions: set[str], known_findings: set[str] | None = None) -> list[Case]:
     cases: list[Case] = []
     seen: dict[str, str] = {}
     for path in paths:
@@ -76,6 +89,12 @@ def load_cases(paths: list[Path], known_conditions: set[str]) -> list[Case]:
             answers = item.get("answers") or {}
             if not isinstance(answers, dict):
                 raise CaseFileError(f"{where}: 'answers' must map finding ids to present or absent")
+            wrong = [f"{f}: {s}" for f, s in answers.items() if s not in ("present", "absent")]
+            if wrong:
+                raise CaseFileError(f"{where}: each answer must be present or absent, not {', '.join(map(str, wrong))}")
+            unknown_findings = [str(f) for f in answers if known_findings is not None and f not in known_findings]
+            if unknown_findings:
+                raise CaseFileError(f"{where}: unknown finding id(s) under 'answers': {', '.join(unknown_findings)}")
             cases.append(
                 Case(cid, language, text, triage, tuple(gold), str(item.get("source", "")), str(path), dict(answers))
             )
@@ -146,4 +165,111 @@ def metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "by_language": {lang: _summary(r) for lang, r in sorted(by_language.items())},
         "by_level": {level: _summary(by_level[level]) for level in LEVELS if by_level.get(level)},
         "confusion": confusion,
+    }
+
+
+# -- the simulated-patient benchmark of the interview ---------------------------------------------
+def simulated_answer(question: Question, answers: Mapping[str, str]) -> Value:
+    """What the case's person answers: what the case's ``answers`` say; anything not listed is "don't know"."""
+    if question.kind == "yes_no":
+        return {"present": "yes", "absent": "no"}.get(answers.get(question.findings[0], ""), DONT_KNOW)
+    if question.kind in ("one", "several"):
+        chosen = [c.id for c in question.choices if c.finding and answers.get(c.finding) == "present"]
+        if chosen:
+            return chosen[0] if question.kind == "one" else chosen
+        if all(answers.get(c.finding) == "absent" for c in question.choices if c.finding):
+            has_none = any(c.id == NONE for c in question.choices)
+            if question.kind == "several":
+                return [NONE] if has_none else []
+            if has_none:
+                return NONE
+        return DONT_KNOW
+    listed = {f: answers[f] for f in question.findings if f in answers}
+    if not listed:
+        return DONT_KNOW
+    fits = []
+    for value in question.probe_values():
+        states = question.states(value)
+        if all(states[f] == s for f, s in listed.items()):
+            # the number that says the least beyond what is listed: fewest unlisted findings present
+            fits.append((sum(1 for f, s in states.items() if f not in listed and s == "present"), value))
+    return min(fits)[1] if fits else DONT_KNOW
+
+
+def interview_case(engine: Engine, case: Case) -> dict[str, Any]:
+    """One case through the interview, starting from its text and answering from its ``answers``.
+
+    The reference is what asking every question would give: the same answers to all of them.
+    """
+    try:
+        reading = engine.read(case.text, case.language)
+    except ReadingError as exc:
+        raise CaseFileError(f"{case.file}: case {case.id}: {exc}") from None
+    base = engine.evidence(reading)
+    interview = Interview(engine.planner, base)
+    while not (step := interview.step()).done:
+        assert step.question is not None
+        interview.answer(step.question.id, simulated_answer(step.question, case.answers))
+    every_answer = [Answer(q.id, simulated_answer(q, case.answers)) for q in engine.questions]
+    everything = Interview(engine.planner, base, every_answer)
+    final = engine.assess(interview.evidence)
+    reference = engine.assess(everything.evidence).triage.level
+    report = engine.report(final, case.language)
+    predicted = [c["id"] for c in report["conditions"]]
+    level = final.triage.level
+    return {
+        "id": case.id,
+        "language": case.language,
+        "questions": len(interview.answers),
+        "asked": [a.question for a in interview.answers],
+        "stopped": step.reason,
+        "triage": level,
+        "reference_triage": reference,
+        "agrees": level == reference,
+        "lower_than_reference": _RANK[level] > _RANK[reference],
+        "conditions": predicted[:3],
+        "probabilities": [c["probability"] for c in report["conditions"][:3]],
+        "gold_triage": case.triage,
+        "gold_conditions": list(case.conditions),
+        "triage_correct": level == case.triage,
+        "under_triage": _RANK[level] > _RANK[case.triage],
+        "over_triage": _RANK[level] < _RANK[case.triage],
+        "top1": bool(predicted) and predicted[0] == case.conditions[0],
+        "top3": case.conditions[0] in predicted[:3],
+        "any_top3": any(c in predicted[:3] for c in case.conditions),
+    }
+
+
+def evaluate_interview(engine: Engine, cases: list[Case]) -> list[dict[str, Any]]:
+    return [interview_case(engine, case) for case in cases]
+
+
+def _question_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    if not rows:
+        return {"n": 0}
+    counts = np.array([r["questions"] for r in rows])
+    return {
+        "n": len(rows),
+        "median_questions": float(np.median(counts)),
+        # nearest rank: a number of questions that some case really took
+        "p90_questions": float(np.percentile(counts, 90, method="inverted_cdf")),
+        "max_questions": int(counts.max()),
+        "agreement": round(sum(1 for r in rows if r["agrees"]) / len(rows), 4),
+        "lower_than_reference": sum(1 for r in rows if r["lower_than_reference"]),
+        "emergencies_lower_than_reference": sum(
+            1 for r in rows if r["reference_triage"] == "emergency" and r["lower_than_reference"]
+        ),
+    }
+
+
+def interview_metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Questions asked (median, 90th percentile), agreement with asking everything, and the usual metrics."""
+    by_language: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_language[row["language"]].append(row)
+    return {
+        **_question_summary(rows),
+        "stopped": dict(Counter(r["stopped"] for r in rows)),
+        "questions_by_language": {lang: _question_summary(r) for lang, r in sorted(by_language.items())},
+        "triage": metrics(rows),
     }

@@ -72,6 +72,16 @@ Value = Union[str, float, list[str]]
 
 _RANK = {level: i for i, level in enumerate(LEVELS)}  # 0 = emergency ... 3 = self_care
 _SELF_CARE = _RANK["self_care"]
+# Rows per matrix product. OpenBLAS spreads a product over threads above about 2.6e5 multiply-adds;
+# for products this small the threads only add waiting, and on a busy machine (a server, a test
+# run beside other work) they turn a 2 ms step into 10-50 ms. Blocks of rows stay on one thread.
+_BLOCK = 32
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if len(a) <= _BLOCK:
+        return a @ b
+    return np.concatenate([a[i:i + _BLOCK] @ b for i in range(0, len(a), _BLOCK)])
 
 
 class InterviewError(ValueError):
@@ -121,8 +131,12 @@ class Question:
         if self.kind == "one":
             if value in ids:
                 return value
-            raise InvalidAnswerError(f"question {self.id!r} takes one of {', '.join(ids)} or {DONT_KNOW}, not {value!r}")
+            raise InvalidAnswerError(
+                f"question {self.id!r} takes one of {', '.join(ids)} or {DONT_KNOW}, not {value!r}"
+            )
         if self.kind == "several":
+            if not isinstance(value, (str, list, tuple)):
+                raise InvalidAnswerError(f"question {self.id!r} takes a list of {', '.join(ids)}, not {value!r}")
             chosen = value.split(",") if isinstance(value, str) else list(value)
             chosen = [str(c).strip() for c in chosen if str(c).strip()]
             unknown = [c for c in chosen if c not in ids]
@@ -131,17 +145,21 @@ class Question:
                     f"question {self.id!r} takes any of {', '.join(ids)} (or {DONT_KNOW}), not {', '.join(unknown)}"
                 )
             if NONE in chosen and len(chosen) > 1:
-                raise InvalidAnswerError(f"question {self.id!r}: '{NONE}' cannot be chosen together with another answer")
+                raise InvalidAnswerError(
+                    f"question {self.id!r}: '{NONE}' cannot be chosen together with another answer"
+                )
             return [c for c in ids if c in chosen]  # in the question's order, without repeats
-        try:
-            number = float(str(value).replace(",", ".")) if not isinstance(value, (int, float)) else float(value)
-        except ValueError:
-            raise InvalidAnswerError(f"question {self.id!r} takes a number ({self.unit.en}) or {DONT_KNOW}, not {value!r}") from None
         assert self.minimum is not None and self.maximum is not None and self.unit is not None
+        try:
+            number = float(value) if isinstance(value, (int, float)) else float(str(value).replace(",", "."))
+        except ValueError:
+            raise InvalidAnswerError(
+                f"question {self.id!r} takes a number ({self.unit.en}) or {DONT_KNOW}, not {value!r}"
+            ) from None
         if not math.isfinite(number) or not self.minimum <= number <= self.maximum:
             raise InvalidAnswerError(
-                f"question {self.id!r} takes a number of {self.unit.en} from {_fmt(self.minimum)} to {_fmt(self.maximum)}, "
-                f"not {value!r}"
+                f"question {self.id!r} takes a number of {self.unit.en} from {_fmt(self.minimum)} "
+                f"to {_fmt(self.maximum)}, not {value!r}"
             )
         return number
 
@@ -224,7 +242,9 @@ class Questions:
         try:
             return self.by_id[question_id]
         except KeyError:
-            raise InterviewError(f"unknown question {question_id!r}; `spasmo kb findings` lists the finding ids") from None
+            raise InterviewError(
+                f"unknown question {question_id!r}; `spasmo kb findings` lists the finding ids"
+            ) from None
 
     def __iter__(self):
         return iter(self.by_id.values())
@@ -238,9 +258,9 @@ class StopRule:
     """When the interview stops, and what comes first. Chosen on the public cases (docs/interview.md)."""
 
     #: never more questions than this
-    cap: int = 15
+    cap: int = 20
     #: the level is settled when no remaining question changes it with at least this probability
-    level_change: float = 0.05
+    level_change: float = 0.03
     #: a red-flag question comes first when a "yes" raises the level to urgent or emergency with
     #: at least this probability (a rare red flag of no relevance to what was said is not asked)
     red_flag: float = 0.05
@@ -316,6 +336,13 @@ class Planner:
         self.esc_free = self.esc_any.sum(axis=1) == 0
         self.esc_rank = np.array([_RANK[e.level] for _, e in escalations], dtype=np.int64)
         self.thresholds = np.array([model.thresholds[level] for level in LEVELS[:3]])
+        # transposed once, contiguous: every product below is (rows of findings) @ (findings x something)
+        self.log_p_t = np.ascontiguousarray(model.log_p.T)
+        self.log_not_p_t = np.ascontiguousarray(model.log_not_p.T)
+        self.rule_all_t, self.rule_any_t, self.rule_none_t = (
+            np.ascontiguousarray(m.T) for m in (self.rule_all, self.rule_any, self.rule_none)
+        )
+        self.esc_all_t, self.esc_any_t = (np.ascontiguousarray(m.T) for m in (self.esc_all, self.esc_any))
 
         # every weighed answer of every question, as rows: findings it reports present / absent
         owner, present, absent = [], [], []
@@ -334,11 +361,11 @@ class Planner:
 
     # -- the level and posterior after each row of observations, as Model.assess computes them ----
     def _close(self, observed: np.ndarray) -> np.ndarray:
-        return observed | (observed.astype(float) @ self.implies > 0)
+        return observed | (_dot(observed.astype(float), self.implies) > 0)
 
     def _posterior(self, present: np.ndarray, absent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         m = self.model
-        score = m.log_prior + present.astype(float) @ m.log_p.T + absent.astype(float) @ m.log_not_p.T
+        score = m.log_prior + _dot(present.astype(float), self.log_p_t) + _dot(absent.astype(float), self.log_not_p_t)
         top = score.max(axis=1, keepdims=True)
         weights = np.exp(score - top)
         total = weights.sum(axis=1, keepdims=True)
@@ -355,12 +382,12 @@ class Planner:
 
         pf = present.astype(float)
         n = len(pf)
-        fires = (pf @ self.rule_all.T >= self.rule_n_all) & ((pf @ self.rule_any.T > 0) | self.rule_free)
-        fires &= pf @ self.rule_none.T == 0
+        fires = (_dot(pf, self.rule_all_t) >= self.rule_n_all) & ((_dot(pf, self.rule_any_t) > 0) | self.rule_free)
+        fires &= _dot(pf, self.rule_none_t) == 0
         floor = np.where(fires, self.rule_rank, _SELF_CARE).min(axis=1, initial=_SELF_CARE)
         rank = np.tile(self.model.default_rank, (n, 1))
         if len(self.esc_rank):
-            esc = (pf @ self.esc_all.T >= self.esc_n_all) & ((pf @ self.esc_any.T > 0) | self.esc_free)
+            esc = (_dot(pf, self.esc_all_t) >= self.esc_n_all) & ((_dot(pf, self.esc_any_t) > 0) | self.esc_free)
             levels = np.where(esc, self.esc_rank, _SELF_CARE)
             np.minimum.at(rank, (np.arange(n)[:, None], self.esc_condition[None, :]), levels)
         by_probability = np.full(n, _SELF_CARE)
@@ -440,8 +467,8 @@ class Planner:
         if p_change.max() >= self.rule.level_change:
             best = int(np.argmax(level_gain + 1e-3 * cause_gain))
             return Step(self.order[qs[best]], "level", LEVELS[now], candidates)
-        if now != _RANK["emergency"] and len(asked) < self.rule.cause_until and cause_gain.max() >= self.rule.cause_gain:
-            # an emergency is not delayed by questions about its cause
+        cause_time = len(asked) < self.rule.cause_until and cause_gain.max() >= self.rule.cause_gain
+        if now != _RANK["emergency"] and cause_time:  # an emergency is not delayed by questions about its cause
             best = int(np.argmax(cause_gain))
             return Step(self.order[qs[best]], "cause", LEVELS[now], candidates)
         return Step(None, "settled", LEVELS[now], candidates)
@@ -498,12 +525,14 @@ class Interview:
         step = self.step()
         if step.question is None:
             raise QuestionNotAskedError(
-                f"the interview has finished ({step.reason}); no question is being asked, so {question_id!r} cannot be answered"
+                f"the interview has finished ({step.reason}); no question is being asked, "
+                f"so {question_id!r} cannot be answered"
             )
         if question_id != step.question.id:
+            asked = f"the question being asked is {step.question.id!r}"
             if question_id not in self.planner.questions.by_id:
-                raise QuestionNotAskedError(f"there is no question {question_id!r}; the question being asked is {step.question.id!r}")
-            raise QuestionNotAskedError(f"question {question_id!r} was not asked; the question being asked is {step.question.id!r}")
+                raise QuestionNotAskedError(f"there is no question {question_id!r}; {asked}")
+            raise QuestionNotAskedError(f"question {question_id!r} was not asked; {asked}")
         answer = Answer(question_id, step.question.parse(value))
         self.answers.append(answer)
         self._step = None

@@ -44,6 +44,7 @@ LABELS: dict[str, dict[str, str]] = {
         "level_word_routine": "Book a visit with a doctor",
         "level_word_self_care": "Manage at home",
         "language": "Language",
+        "interview": "Questions answered",
     },
     "it": {
         "banner_emergency": "EMERGENZA: chiama subito il {number}",
@@ -78,6 +79,7 @@ LABELS: dict[str, dict[str, str]] = {
         "level_word_routine": "Prenota una visita",
         "level_word_self_care": "Gestisci a casa",
         "language": "Lingua",
+        "interview": "Domande a cui hai risposto",
     },
 }
 
@@ -298,6 +300,9 @@ def render_text(report: dict[str, Any], width: int = 88) -> str:
     else:
         para(lab["nothing_understood"], "  ")
     out.append("")
+    if report.get("interview"):  # the interview says how many questions and why it stopped
+        para(f"{lab['interview']}: {report['interview']['questions']}. {report['interview']['why']}")
+        out.append("")
 
     out.append(f"{lab['causes']}:")
     for cond in report["conditions"]:

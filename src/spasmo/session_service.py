@@ -1,0 +1,299 @@
+"""The interview sessions that the HTTP API and the web page run: a store and the engine together.
+
+A session keeps what the person wrote, the language, their corrections of what was understood
+and their answers in order. Nothing else is kept: every view (the next question, the report, the
+FHIR Bundle) is recomputed from those by replaying them through the engine, so a session survives
+a restart of the server and always agrees with the current knowledge base.
+
+The store is the interview issue's ``spasmo.storage`` (:class:`InterviewStorage` adapts it and keeps
+the corrections beside it); :class:`SQLiteSessions` here serves when that module is absent, and in
+tests that want a store of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from .engine import Engine
+from .interview import DONT_KNOW, Answer, Interview, Question, Step
+from .reading import Reading
+
+__all__ = [
+    "InterviewStorage",
+    "Session",
+    "SessionStore",
+    "Sessions",
+    "SQLiteSessions",
+    "UnknownSessionError",
+    "default_store",
+]
+
+
+class UnknownSessionError(KeyError):
+    """A session id that the store does not hold (never created, or deleted)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass
+class Record:
+    """What a store keeps of one session."""
+
+    id: str
+    language: str
+    text: str
+    corrections: dict[str, str] = field(default_factory=dict)
+    answers: list[Answer] = field(default_factory=list)
+
+
+class SessionStore(Protocol):
+    def create(self, text: str, language: str) -> str: ...
+    def get(self, session_id: str) -> Record: ...
+    def add_answer(self, session_id: str, answer: Answer) -> None: ...
+    def pop_answer(self, session_id: str) -> None: ...
+    def set_corrections(self, session_id: str, corrections: dict[str, str]) -> None: ...
+    def delete(self, session_id: str) -> bool: ...
+
+
+def _data_dir() -> Path:
+    if os.environ.get("SPASMO_DATA_DIR"):
+        return Path(os.environ["SPASMO_DATA_DIR"])
+    from platformdirs import user_data_dir  # noqa: PLC0415
+
+    return Path(user_data_dir("spasmo"))
+
+
+class SQLiteSessions:
+    """Sessions in one SQLite file; each answer is written when it is given."""
+
+    def __init__(self, path: Path | str | None = None):
+        self.path = Path(path) if path else _data_dir() / "web-sessions.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()  # one connection per thread: the server answers from a pool
+        with self._db() as db:
+            db.executescript(
+                """
+                PRAGMA journal_mode=WAL;
+                CREATE TABLE IF NOT EXISTS sessions (
+                    id TEXT PRIMARY KEY, language TEXT NOT NULL, text TEXT NOT NULL,
+                    corrections TEXT NOT NULL DEFAULT '{}',
+                    created TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
+                CREATE TABLE IF NOT EXISTS answers (
+                    session TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                    n INTEGER NOT NULL, question TEXT NOT NULL, value TEXT NOT NULL,
+                    PRIMARY KEY (session, n));
+                """
+            )
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30)
+            db.execute("PRAGMA foreign_keys=ON")
+            self._local.db = db
+        return db
+
+    def create(self, text: str, language: str) -> str:
+        session_id = secrets.token_urlsafe(12)
+        with self._db() as db:
+            db.execute("INSERT INTO sessions (id, language, text) VALUES (?, ?, ?)", (session_id, language, text))
+        return session_id
+
+    def create_with_id(self, session_id: str) -> None:
+        """A row for corrections only, under another store's id (text and answers live there)."""
+        with self._db() as db:
+            db.execute("INSERT OR IGNORE INTO sessions (id, language, text) VALUES (?, '', '')", (session_id,))
+
+    def corrections(self, session_id: str) -> dict[str, str]:
+        row = self._db().execute("SELECT corrections FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return json.loads(row[0]) if row else {}
+
+    def get(self, session_id: str) -> Record:
+        db = self._db()
+        row = db.execute("SELECT language, text, corrections FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise UnknownSessionError(f"no interview {session_id!r}: it was never started, or it was deleted")
+        answers = [
+            Answer(q, json.loads(v))
+            for q, v in db.execute("SELECT question, value FROM answers WHERE session = ? ORDER BY n", (session_id,))
+        ]
+        return Record(session_id, row[0], row[1], json.loads(row[2]), answers)
+
+    def add_answer(self, session_id: str, answer: Answer) -> None:
+        with self._db() as db:
+            n = db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM answers WHERE session = ?", (session_id,)).fetchone()[0]
+            db.execute("INSERT INTO answers VALUES (?, ?, ?, ?)", (session_id, n, answer.question, json.dumps(answer.value)))
+
+    def pop_answer(self, session_id: str) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM answers WHERE session = ? AND n = (SELECT MAX(n) FROM answers WHERE session = ?)",
+                       (session_id, session_id))
+
+    def set_corrections(self, session_id: str, corrections: dict[str, str]) -> None:
+        with self._db() as db:
+            db.execute("UPDATE sessions SET corrections = ? WHERE id = ?", (json.dumps(corrections), session_id))
+
+    def delete(self, session_id: str) -> bool:
+        with self._db() as db:
+            db.execute("DELETE FROM answers WHERE session = ?", (session_id,))
+            return db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount > 0
+
+
+class InterviewStorage:
+    """The interview issue's store (``spasmo.storage``: SQLite, or PostgreSQL by SPASMO_DATABASE_URL) for the
+    text, language and answers, with the corrections (which it has no place for) in a small SQLite
+    table beside it, removed with the session."""
+
+    def __init__(self, corrections: SQLiteSessions | None = None):
+        from . import storage  # noqa: PLC0415
+
+        self._storage = storage
+        self._local = threading.local()  # its SQLite connection belongs to the thread that opened it
+        self._side = corrections or SQLiteSessions(_data_dir() / "web-corrections.sqlite")
+
+    def _store(self) -> Any:
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = self._storage.open_store()
+        return store
+
+    def create(self, text: str, language: str) -> str:
+        session_id = self._store().create(language, text).id
+        self._side.create_with_id(session_id)
+        return session_id
+
+    def get(self, session_id: str) -> Record:
+        try:
+            stored = self._store().get(session_id)
+        except self._storage.UnknownSessionError:
+            raise UnknownSessionError(f"no interview {session_id!r}: it was never started, or it was deleted") from None
+        corrections = self._side.corrections(session_id)
+        return Record(stored.id, stored.language, stored.text, corrections,
+                      [Answer(a.question, a.value) for a in stored.answers])
+
+    def add_answer(self, session_id: str, answer: Answer) -> None:
+        self._store().add_answer(session_id, answer.question, answer.value)
+
+    def pop_answer(self, session_id: str) -> None:
+        self._store().remove_last_answer(session_id)
+
+    def set_corrections(self, session_id: str, corrections: dict[str, str]) -> None:
+        self._side.create_with_id(session_id)
+        self._side.set_corrections(session_id, corrections)
+
+    def delete(self, session_id: str) -> bool:
+        self._side.delete(session_id)
+        try:
+            self._store().delete(session_id)
+        except self._storage.UnknownSessionError:
+            return False
+        return True
+
+
+def default_store() -> SessionStore:
+    """The interview issue's store (SQLite under SPASMO_DATA_DIR, or PostgreSQL by SPASMO_DATABASE_URL);
+    this module's SQLite file when that store is not there."""
+    try:
+        return InterviewStorage()
+    except ImportError:
+        return SQLiteSessions()
+
+
+@dataclass
+class Session:
+    """One session replayed: what was read, the interview, and the next step."""
+
+    id: str
+    record: Record
+    reading: Reading
+    interview: Interview
+
+    @property
+    def language(self) -> str:
+        return self.record.language
+
+    @property
+    def step(self) -> Step:
+        return self.interview.step()
+
+
+class Sessions:
+    """Start, answer, go back, correct, report and delete interviews kept in a store."""
+
+    def __init__(self, engine: Engine, store: SessionStore | None = None):
+        self.engine = engine
+        self.store = store or default_store()
+
+    def _replay(self, record: Record) -> Session:
+        reading = self.engine.read(record.text, record.language)
+        base = self.engine.evidence(reading, record.corrections)
+        return Session(record.id, record, reading, Interview(self.engine.planner, base, list(record.answers)))
+
+    def start(self, text: str, language: str = "auto", corrections: dict[str, str] | None = None) -> Session:
+        """Read the description (raises ReadingError on bad text) and store a new session."""
+        reading = self.engine.read(text, language)
+        if corrections:
+            self.engine.evidence(reading, corrections)  # raises on an unknown finding before anything is stored
+        session_id = self.store.create(text, reading.language)
+        if corrections:
+            self.store.set_corrections(session_id, dict(corrections))
+        return self.get(session_id)
+
+    def get(self, session_id: str) -> Session:
+        return self._replay(self.store.get(session_id))
+
+    def answer(self, session_id: str, question: str, value: Any) -> Session:
+        """Check the answer against the question being asked, then store it."""
+        session = self.get(session_id)
+        answer = session.interview.answer(question, value)
+        self.store.add_answer(session_id, answer)
+        return self.get(session_id)
+
+    def back(self, session_id: str) -> Session:
+        """Take back the last answer (nothing happens when there is none)."""
+        session = self.get(session_id)
+        if session.interview.answers:
+            self.store.pop_answer(session_id)
+        return self.get(session_id)
+
+    def correct(self, session_id: str, corrections: dict[str, str]) -> Session:
+        """Set findings the person says were misread: finding id -> present | absent (replaces earlier ones)."""
+        session = self.get(session_id)
+        self.engine.evidence(session.reading, corrections)  # validates ids and states
+        self.store.set_corrections(session_id, dict(corrections))
+        return self.get(session_id)
+
+    def report(self, session: Session, language: str | None = None) -> dict[str, Any]:
+        return self.engine.interview_report(session.interview, language or session.language)
+
+    def answered(self, session: Session, language: str | None = None) -> list[tuple[str, str, Any]]:
+        """(question id, its words, value) for each answer, as FHIR and the page show them."""
+        lang = language or session.language
+        return [(a.question, self.engine.questions[a.question].prompt(lang), a.value) for a in session.interview.answers]
+
+    def delete(self, session_id: str) -> None:
+        if not self.store.delete(session_id):
+            raise UnknownSessionError(f"no interview {session_id!r}: it was never started, or it was deleted")
+
+
+def question_view(question: Question, language: str) -> dict[str, Any]:
+    """A question as a client shows it: words, kind, choices, unit and range, in one language."""
+    view: dict[str, Any] = {
+        "id": question.id,
+        "kind": question.kind,
+        "text": question.prompt(language),
+        "choices": [{"id": c.id, "label": getattr(c.label, language)} for c in question.choices],
+        "unit": getattr(question.unit, language) if question.unit else None,
+        "minimum": question.minimum,
+        "maximum": question.maximum,
+        "dont_know": DONT_KNOW,
+    }
+    return view
