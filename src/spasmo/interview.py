@@ -79,7 +79,7 @@ _BLOCK = 32
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if len(a) <= _BLOCK:
+    if a.ndim == 1 or len(a) <= _BLOCK:
         return a @ b
     return np.concatenate([a[i:i + _BLOCK] @ b for i in range(0, len(a), _BLOCK)])
 

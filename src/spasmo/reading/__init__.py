@@ -483,8 +483,11 @@ class Reader:
 
     def _denied_after(self, clause: list[Token], m: Match, lang: Lang) -> bool:
         """ "Swelling: no", "gonfiore alle gambe no": a denial that closes the clause right after the finding."""
-        after = [t for t in clause if t.start >= m.end and not t.punct]
-        return len(after) == 1 and after[0].word in self.post_negation[lang]
+        after = [t for t in clause if t.start >= m.end and not t.punct and not t.stop]
+        if not after:
+            return False
+        tail = " ".join(t.word for t in after)
+        return tail in self.post_negation[lang] or (len(after) == 1 and after[0].word in self.post_negation[lang])
 
     def _implied(self, matches: list[Match]) -> list[Match]:
         """What a present finding entails (an eyelid twitch is in the face), with the same span."""
