@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TEXT ?= I get a sudden painful cramp in my calf at night, about twice a week. It eases when I stretch my foot.
 CASES := $(wildcard cases/*.yaml)
 
-.PHONY: run test install install-test eval eval-gate bench bench-reading lock docs clean
+.PHONY: run test install install-test eval bench bench-reading lock docs clean
 .PHONY: example test-browser-tools bench-web test-session-tools bench-interview
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -43,16 +43,13 @@ test-session-tools:
 	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ! command -v tmux >/dev/null; then \
 		apt-get update -qq && $(APT_INSTALL) postgresql tmux; fi
 
-## test: every test, the knowledge-base check, and the evaluation on the public cases with its safety gate
-## (no emergency triaged lower); `make eval-gate` adds the accuracy targets (see README: not met yet)
+## test: every test, the knowledge-base check, the interview benchmark and the evaluation on the public cases
+## with its gates: no emergency triaged lower, exact triage at least 0.85, top-3 at least 0.80
 test: install-test test-browser-tools test-session-tools
 	$(BIN)/python -m pytest
 	$(BIN)/spasmo kb check
 	$(BIN)/spasmo eval --interview $(CASES) --max-median-questions 8 --max-p90-questions 15 --min-agreement 0.98 \
 		--fail-on-emergency-under-triage
-	$(BIN)/spasmo eval $(CASES) --fail-on-emergency-under-triage
-
-eval-gate: install
 	$(BIN)/spasmo eval $(CASES) --min-triage-accuracy 0.85 --min-top3 0.80 --fail-on-emergency-under-triage
 
 eval: install
