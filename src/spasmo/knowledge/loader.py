@@ -276,7 +276,7 @@ def _references(kb: KnowledgeBase) -> list[Problem]:
                 problems.append(Problem(file, entry, f"advice '{aid}' is not in advice.yaml; add it there"))
 
     for finding in kb.findings.values():
-        need_findings("findings.yaml", finding.id, finding.implies + finding.excludes)
+        need_findings("findings.yaml", finding.id, finding.implies + finding.excludes + finding.narrows)
         if finding.base_rate:
             need_sources("findings.yaml", f"{finding.id}.base_rate", finding.base_rate.sources)
     for cond in kb.conditions.values():

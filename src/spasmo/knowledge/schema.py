@@ -134,6 +134,9 @@ class Finding(_Strict):
     implies: list[str] = Field(default_factory=list)
     #: Findings that cannot be present together with this one (e.g. eased / not eased by stretching).
     excludes: list[str] = Field(default_factory=list)
+    #: Broader findings this one narrows: a phrase for this finding that contains a phrase of the broader
+    #: one reads as this finding only ("eyelid twitch" is not also twitching in general).
+    narrows: list[str] = Field(default_factory=list)
     #: How often anyone reports it, whatever the cause: used for conditions that do not link it
     #: (instead of the policy's leak for its kind), e.g. being over 60.
     base_rate: BaseRate | None = None

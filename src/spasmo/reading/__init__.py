@@ -237,10 +237,17 @@ class Reader:
         self.past: dict[str, list[tuple[str, ...]]] = {}
         # red flags are kept even when the writer is unsure of them (the same set the reasoning uses)
         self.red_flags = {f for rule in kb.rules.values() if rule.level in ("emergency", "urgent") for f in rule.red_flags}
+        # a longer phrase hides a shorter one it contains when their findings exclude each other, or when
+        # the longer one narrows the shorter ("eyelid twitch" is not also twitching in general)
+        self.hidden_by: dict[str, set[str]] = {}
         for finding in kb.findings.values():
             for other in finding.excludes:
                 self.exclusive.setdefault(finding.id, set()).add(other)
                 self.exclusive.setdefault(other, set()).add(finding.id)
+                self.hidden_by.setdefault(other, set()).add(finding.id)
+                self.hidden_by.setdefault(finding.id, set()).add(other)
+            for broader in finding.narrows:
+                self.hidden_by.setdefault(broader, set()).add(finding.id)
         for lang in LANGUAGES:
             index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
             for finding in kb.findings.values():
@@ -339,13 +346,16 @@ class Reader:
         index = self.index[lang]
         found: list[tuple[int, int, int, str]] = []  # (first token, last token, n stems, finding)
         gap_cue: dict[tuple[int, str], str] = {}
+        clean: set[tuple[int, str]] = set()  # a term of the finding matched there with no cue in its gaps
         for ci, ti in enumerate(content):
             for stems, finding in index.get(tokens[ti].stem, ()):
                 matched = _match_from(tokens, content, ci, stems, self.negation[lang])
                 if matched is not None:
                     found.append((ti, matched[0], len(stems), finding))
                     if matched[1]:
-                        gap_cue[(ti, finding)] = matched[1]
+                        gap_cue.setdefault((ti, finding), matched[1])
+                    else:
+                        clean.add((ti, finding))
         # a longer phrase wins over one it contains only when the two findings exclude each other
         # ("stretching doesn't help" over "stretching"); otherwise both stand ("swollen calf": calf too)
         by_finding: dict[str, list[tuple[int, int, int, str]]] = {}
@@ -355,7 +365,7 @@ class Reader:
             f for f in found
             if not any(
                 g[0] <= f[0] and f[1] <= g[1] and (g[1] - g[0] > f[1] - f[0] or g[2] > f[2])
-                for other in self.exclusive.get(f[3], ())
+                for other in self.hidden_by.get(f[3], ())
                 for g in by_finding.get(other, ())
             )
         ]
@@ -369,7 +379,9 @@ class Reader:
             if (first, finding) in seen:
                 continue
             seen.add((first, finding))
-            cue = gap_cue.get((first, finding)) or self._negated(tokens, first, lang, covered)
+            cue = (None if (first, finding) in clean else gap_cue.get((first, finding))) or self._negated(
+                tokens, first, lang, covered
+            )
             start, end = tokens[first].start, tokens[last].end
             out.append(Match(finding, "absent" if cue else "present", start, end, original[start:end], cue))
         return out
@@ -509,9 +521,11 @@ class Reader:
         anchors = [m.start for m in lexicon if self.kb.findings[m.finding].kind in ("symptom", "location")]
 
         def anchored(position: int) -> bool:
-            for start, end in sentences:
+            # the symptom may be named in the same sentence or the one before ("Cramps at night. For months.")
+            for n, (start, end) in enumerate(sentences):
                 if start <= position < end:
-                    return any(start <= a < end for a in anchors)
+                    first = sentences[n - 1][0] if n else start
+                    return any(first <= a < end for a in anchors)
             return False
 
         out = []
