@@ -12,7 +12,7 @@ import numpy as np
 import yaml
 
 from .engine import Engine
-from .interview import DONT_KNOW, NONE, Answer, Interview, Question, Value
+from .interview import DONT_KNOW, NONE, Answer, Question, Value
 from .knowledge.schema import LEVELS
 from .reading import ReadingError
 
@@ -202,16 +202,14 @@ def interview_case(engine: Engine, case: Case) -> dict[str, Any]:
     The reference is what asking every question would give: the same answers to all of them.
     """
     try:
-        reading = engine.read(case.text, case.language)
+        _, interview = engine.interview(case.text, case.language)
     except ReadingError as exc:
         raise CaseFileError(f"{case.file}: case {case.id}: {exc}") from None
-    base = engine.evidence(reading)
-    interview = Interview(engine.planner, base)
     while not (step := interview.step()).done:
         assert step.question is not None
         interview.answer(step.question.id, simulated_answer(step.question, case.answers))
     every_answer = [Answer(q.id, simulated_answer(q, case.answers)) for q in engine.questions]
-    everything = Interview(engine.planner, base, every_answer)
+    _, everything = engine.interview(case.text, case.language, every_answer)
     final = engine.assess(interview.evidence)
     reference = engine.assess(everything.evidence).triage.level
     report = engine.report(final, case.language)
