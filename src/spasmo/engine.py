@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from . import __name__ as _package
+from . import __version__
 from .interview import STOP_TEXT, Answer, Interview, Planner, Questions, Step
 from .knowledge import KnowledgeBase, default_data_dir, load
 from .reading import LANGUAGES, Reader, Reading, ReadingError
@@ -139,7 +139,7 @@ def _compiled(data: Path) -> tuple[KnowledgeBase, Reader]:
     knowledge base (nothing a person wrote), and any error reading or writing it means a rebuild.
     """
     folder = _cache_dir()
-    path = folder / f"engine-{_package}-{_fingerprint(data)}.pickle" if folder else None
+    path = folder / f"engine-{__version__}-{_fingerprint(data)}.pickle" if folder else None
     if path is not None and path.is_file():
         try:
             with path.open("rb") as handle:
@@ -153,7 +153,7 @@ def _compiled(data: Path) -> tuple[KnowledgeBase, Reader]:
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            for old in path.parent.glob(f"engine-{_package}-*.pickle"):
+            for old in path.parent.glob("engine-*.pickle"):  # keep one compiled copy, the newest
                 old.unlink(missing_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             with tmp.open("wb") as handle:

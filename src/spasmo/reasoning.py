@@ -8,7 +8,7 @@ for each absent one. Findings a condition does not link get the knowledge base's
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal, Mapping, Sequence
 
 import numpy as np
 
@@ -276,7 +276,7 @@ class Model:
         return tuple(out)
 
 
-def _fires(all_of: list[str], any_of: list[str], present: set[str], none_of: list[str] = ()) -> bool:  # type: ignore[assignment]
+def _fires(all_of: list[str], any_of: list[str], present: set[str], none_of: Sequence[str] = ()) -> bool:
     return (
         all(f in present for f in all_of)
         and (not any_of or any(f in present for f in any_of))
