@@ -257,21 +257,20 @@ class Model:
     def contributions(self, condition: str, evidence: Evidence) -> tuple[Contribution, ...]:
         """Each finding's likelihood ratio for ``condition`` against the others (prior-weighted)."""
         ci = self.c_index[condition]
-        others = np.ones(len(self.conditions), dtype=bool)
-        others[ci] = False
-        weights = self.prior[others] / self.prior[others].sum()
-        out = []
-        for finding, obs in sorted(evidence.observations.items()):
-            fi = self.f_index.get(finding)
-            if fi is None:
-                continue
-            p_c = float(self.table[ci, fi])
-            p_rest = float(weights @ self.table[others, fi])
-            if obs.state == "present":
-                lr = p_c / p_rest
-            else:
-                lr = (1 - p_c) / (1 - p_rest)
-            out.append(Contribution(finding, obs.state, lr, p_c))
+        items = [(f, o.state, self.f_index[f]) for f, o in sorted(evidence.observations.items()) if f in self.f_index]
+        if not items:
+            return ()
+        columns = np.array([fi for _, _, fi in items])
+        p_c = self.table[ci, columns]
+        # P(f | not c): the other conditions' P(f), weighted by their priors
+        weighted = self.prior @ self.table[:, columns] - self.prior[ci] * p_c
+        p_rest = weighted / (1.0 - self.prior[ci])
+        present = np.array([state == "present" for _, state, _ in items])
+        ratio = np.where(present, p_c / p_rest, (1 - p_c) / (1 - p_rest))
+        out = [
+            Contribution(finding, state, float(lr), float(p))  # type: ignore[arg-type]
+            for (finding, state, _), lr, p in zip(items, ratio, p_c)
+        ]
         out.sort(key=lambda c: -abs(np.log(c.likelihood_ratio)))
         return tuple(out)
 

@@ -343,13 +343,16 @@ class Reader:
     # -- lexicon matching ---------------------------------------------------------------
     def _lexicon(self, tokens: list[Token], lang: Lang, original: str) -> list[Match]:
         content = [i for i, t in enumerate(tokens) if not t.punct and not t.stop]
+        punct_before = [0]  # punct_before[i]: how many punctuation tokens come before token i
+        for tok in tokens:
+            punct_before.append(punct_before[-1] + tok.punct)
         index = self.index[lang]
         found: list[tuple[int, int, int, str]] = []  # (first token, last token, n stems, finding)
         gap_cue: dict[tuple[int, str], str] = {}
         clean: set[tuple[int, str]] = set()  # a term of the finding matched there with no cue in its gaps
         for ci, ti in enumerate(content):
             for stems, finding in index.get(tokens[ti].stem, ()):
-                matched = _match_from(tokens, content, ci, stems, self.negation[lang])
+                matched = _match_from(tokens, content, ci, stems, self.negation[lang], punct_before)
                 if matched is not None:
                     found.append((ti, matched[0], len(stems), finding))
                     if matched[1]:
@@ -481,17 +484,27 @@ class Reader:
     def _unsure_before(self, clause: list[Token], m: Match, lang: Lang) -> bool:
         """An uncertainty cue before the finding in its clause ("maybe", "forse", "not sure if"),
         not one that only makes a number approximate ("maybe 5 minutes")."""
-        words = [t.text for t in clause]
-        for phrase in self.uncertainty[lang]:
+        return any(start < m.start for start in self._uncertainty_cues(tuple(clause), lang))
+
+    @staticmethod
+    @lru_cache(maxsize=256)
+    def _cue_starts(words: tuple[str, ...], phrases: tuple[tuple[str, ...], ...]) -> tuple[int, ...]:
+        found = []
+        for phrase in phrases:
             n = len(phrase)
             for i in range(len(words) - n + 1):
-                if tuple(words[i : i + n]) != phrase or clause[i].start >= m.start:
+                if words[i : i + n] != phrase:
                     continue
-                following = clause[i + n] if i + n < len(clause) else None
-                if following is not None and (following.text.isdigit() or following.text in _NUMBER_WORDS):
+                following = words[i + n] if i + n < len(words) else None
+                if following is not None and (following.isdigit() or following in _NUMBER_WORDS):
                     continue
-                return True
-        return False
+                found.append(i)
+        return tuple(found)
+
+    def _uncertainty_cues(self, clause: tuple[Token, ...], lang: Lang) -> list[int]:
+        """Where the uncertainty cues of a clause start (as character offsets)."""
+        words = tuple(t.text for t in clause)
+        return [clause[i].start for i in self._cue_starts(words, tuple(self.uncertainty[lang]))]
 
     def _denied_after(self, clause: list[Token], m: Match, lang: Lang) -> bool:
         """ "Swelling: no", "gonfiore alle gambe no": a denial that closes the clause right after the finding."""
@@ -555,12 +568,17 @@ def _contains(clause: list[Token], phrases: list[tuple[str, ...]]) -> bool:
 
 
 def _match_from(
-    tokens: list[Token], content: list[int], ci: int, stems: tuple[str, ...], negation: frozenset[str]
+    tokens: list[Token],
+    content: list[int],
+    ci: int,
+    stems: tuple[str, ...],
+    negation: frozenset[str],
+    punct_before: list[int],
 ) -> tuple[int, str | None] | None:
     """Match ``stems`` at content position ``ci``, allowing one extra word between term words.
 
     Returns the last token of the match and, when the extra word is a negation cue ("il polpaccio
-    non è gonfio"), that cue: the finding is then read as absent.
+    non è gonfio"), that cue: the finding is then read as absent. A match never crosses punctuation.
     """
     pos = ci
     last = content[ci]
@@ -572,7 +590,7 @@ def _match_from(
             if k >= len(content):
                 break
             ti = content[k]
-            if any(tokens[j].punct for j in range(last + 1, ti)):
+            if punct_before[ti] - punct_before[last + 1] > 0:
                 break
             if tokens[ti].stem == stem:
                 nxt = k
