@@ -97,6 +97,8 @@ class Reading:
 
 
 def _strip_accents(text: str) -> str:
+    if text.isascii():  # most texts: nothing to strip
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -343,6 +345,7 @@ class Reader:
     # -- lexicon matching ---------------------------------------------------------------
     def _lexicon(self, tokens: list[Token], lang: Lang, original: str) -> list[Match]:
         content = [i for i, t in enumerate(tokens) if not t.punct and not t.stop]
+        text_stems = {tokens[i].stem for i in content}
         punct_before = [0]  # punct_before[i]: how many punctuation tokens come before token i
         for tok in tokens:
             punct_before.append(punct_before[-1] + tok.punct)
@@ -352,6 +355,8 @@ class Reader:
         clean: set[tuple[int, str]] = set()  # a term of the finding matched there with no cue in its gaps
         for ci, ti in enumerate(content):
             for stems, finding in index.get(tokens[ti].stem, ()):
+                if len(stems) > 1 and not text_stems.issuperset(stems[1:]):
+                    continue  # a word of the term is nowhere in the text
                 matched = _match_from(tokens, content, ci, stems, self.negation[lang], punct_before)
                 if matched is not None:
                     found.append((ti, matched[0], len(stems), finding))
@@ -562,8 +567,12 @@ class Reader:
 
 def _contains(clause: list[Token], phrases: list[tuple[str, ...]]) -> bool:
     words = [t.text for t in clause]
+    present = set(words)
     return any(
-        tuple(words[i : i + len(p)]) == p for p in phrases if p for i in range(len(words) - len(p) + 1)
+        tuple(words[i : i + len(p)]) == p
+        for p in phrases
+        if p and p[0] in present
+        for i in range(len(words) - len(p) + 1)
     )
 
 
