@@ -379,6 +379,23 @@ def interview_fhir(request: Request, session_id: SessionId) -> Response:
     return Response(body, media_type="application/fhir+json")
 
 
+class SessionExport(BaseModel):
+    format: str = Field(description="spasmo-session/1")
+    id: str
+    language: Language
+    text: str = Field(description="The description as written")
+    corrections: dict[str, State]
+    answers: list[dict[str, Any]] = Field(description="Each answer in order: question id and value")
+
+
+@router.get("/interviews/{session_id}/export", response_model=SessionExport, responses=SESSION_ERRORS,
+            tags=["interviews"], summary="Everything stored of an interview, as JSON: the person's own copy")
+def export_interview(request: Request, session_id: SessionId, response: Response) -> Any:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Disposition"] = 'attachment; filename="spasmo-session.json"'
+    return _sessions(request).export(session_id)
+
+
 @router.delete("/interviews/{session_id}", status_code=204, responses=SESSION_ERRORS, tags=["interviews"],
                summary="Delete an interview and everything the person wrote in it", response_class=Response)
 def delete_interview(request: Request, session_id: SessionId) -> Response:

@@ -22,6 +22,7 @@ from . import __version__
 from .api import MAX_BODY_BYTES, ApiError, Health, health, router
 from .engine import Engine
 from .interview import InterviewError
+from .security import RateLimit, SecurityHeaders, rate_limit_from_env
 from .session_service import SessionStore, Sessions, UnknownSessionError
 
 __all__ = ["create_app"]
@@ -94,8 +95,10 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc if p not in ("body",)) or "body"
 
 
-def create_app(engine: Engine | None = None, store: SessionStore | None = None) -> FastAPI:
-    """The whole application; ``store`` defaults to SQLite under the data folder (SPASMO_DATA_DIR)."""
+def create_app(engine: Engine | None = None, store: SessionStore | None = None,
+               rate_limit: int | None = None) -> FastAPI:
+    """The whole application; ``store`` defaults to SQLite under the data folder (SPASMO_DATA_DIR);
+    ``rate_limit`` is requests a minute per client (default SPASMO_RATE_LIMIT, else 300; 0 for none)."""
     engine = engine or Engine()
     app = FastAPI(
         title="spasmo",
@@ -141,4 +144,6 @@ def create_app(engine: Engine | None = None, store: SessionStore | None = None) 
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit)
+    app.add_middleware(RateLimit, per_minute=rate_limit_from_env() if rate_limit is None else rate_limit)
+    app.add_middleware(SecurityHeaders)  # added last, so outermost: 413 and 429 carry the headers too
     return app

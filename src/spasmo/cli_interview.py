@@ -295,6 +295,7 @@ def sessions() -> None:
     Examples:
       spasmo sessions list
       spasmo sessions show 3f2a9c1d04be
+      spasmo sessions export 3f2a9c1d04be
       spasmo sessions delete 3f2a9c1d04be
       spasmo sessions delete --all --yes
     """
@@ -363,6 +364,38 @@ def sessions_show(session_id: str, fmt: str, data: Path | None) -> None:
         question = engine.questions.by_id.get(a.question)
         words = question.prompt(session.language) if question else a.question
         click.echo(f"  {n}. {words} -> {a.value}")
+
+
+@sessions.command("export")
+@click.argument("session_id", metavar="ID")
+def sessions_export(session_id: str) -> None:
+    """Print everything stored of one session as JSON: the description, corrections and every answer.
+
+    \b
+    Examples:
+      spasmo sessions export 3f2a9c1d04be > my-session.json
+    """
+    from .session_service import EXPORT_FORMAT, _data_dir  # noqa: PLC0415
+    from .storage import StorageError  # noqa: PLC0415
+
+    store = _store()
+    try:
+        session = store.get(session_id)
+    except StorageError as exc:
+        _fail(str(exc), 1 if not isinstance(exc, KeyError) else 2)
+    finally:
+        store.close()
+    corrections: dict[str, str] = {}
+    side = _data_dir() / "web-corrections.sqlite"  # the web page's corrections, kept beside the store
+    if side.exists():
+        import sqlite3  # noqa: PLC0415
+
+        with sqlite3.connect(side) as db:
+            row = db.execute("SELECT corrections FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        corrections = json.loads(row[0]) if row else {}
+    _emit({"format": EXPORT_FORMAT, "id": session.id, "language": session.language, "text": session.text,
+           "created": session.created, "updated": session.updated, "stopped": session.stopped,
+           "corrections": corrections, "answers": [a.__dict__ for a in session.answers]})
 
 
 @sessions.command("delete")

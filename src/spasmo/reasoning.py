@@ -8,7 +8,7 @@ for each absent one. Findings a condition does not link get the knowledge base's
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Mapping, Sequence
+from typing import Literal, Mapping
 
 import numpy as np
 
@@ -156,6 +156,15 @@ class Model:
         self.implied = {f.id: list(f.implies) for f in kb.findings.values() if f.implies}
         # red-flag findings: the alarming findings (`flags`) of the emergency and urgent rules
         self.red_flag_findings = red_flag_findings(kb)
+        # rules and escalations as sets, checked with set operations on every assessment
+        self._rules = [
+            (rule, frozenset(rule.all), frozenset(rule.any), frozenset(rule.none)) for rule in kb.rules.values()
+        ]
+        self._escalations = [
+            (i, cond.id, esc, frozenset(esc.all), frozenset(esc.any))
+            for i, cond in enumerate(kb.conditions.values())
+            for esc in cond.urgency.escalations
+        ]
 
     # -- evidence --------------------------------------------------------------------------
     def _indices(self, evidence: Evidence) -> tuple[list[int], list[int]]:
@@ -177,27 +186,28 @@ class Model:
         return weights / weights.sum()
 
     # -- triage ----------------------------------------------------------------------------
-    def _urgency(self, evidence: Evidence) -> tuple[np.ndarray, dict[str, tuple[str, ...]]]:
+    def _present(self, evidence: Evidence) -> set[str]:
         present = set(evidence.present())
         for f in list(present):
             present.update(self.implied.get(f, ()))
+        return present
+
+    def _urgency(self, evidence: Evidence) -> tuple[np.ndarray, dict[str, tuple[str, ...]]]:
+        present = self._present(evidence)
         rank = self.default_rank.copy()
         why: dict[str, tuple[str, ...]] = {}
-        for i, cond in enumerate(self.kb.conditions.values()):
-            for esc in cond.urgency.escalations:
-                if _fires(esc.all, esc.any, present) and _RANK[esc.level] < rank[i]:
-                    rank[i] = _RANK[esc.level]
-                    why[cond.id] = tuple(f for f in esc.all + esc.any if f in present)
+        for i, cid, esc, all_of, any_of in self._escalations:
+            if _fires_sets(all_of, any_of, frozenset(), present) and _RANK[esc.level] < rank[i]:
+                rank[i] = _RANK[esc.level]
+                why[cid] = tuple(f for f in esc.all + esc.any if f in present)
         return rank, why
 
     def rules(self, evidence: Evidence) -> list[RuleHit]:
-        present = set(evidence.present())
-        for f in list(present):
-            present.update(self.implied.get(f, ()))
+        present = self._present(evidence)
         hits = [
             RuleHit(rule.id, rule.level, tuple(f for f in rule.all + rule.any if f in present))
-            for rule in self.kb.rules.values()
-            if _fires(rule.all, rule.any, present, rule.none)
+            for rule, all_of, any_of, none_of in self._rules
+            if _fires_sets(all_of, any_of, none_of, present)
         ]
         return sorted(hits, key=lambda h: (_RANK[h.level], h.id))
 
@@ -275,12 +285,8 @@ class Model:
         return tuple(out)
 
 
-def _fires(all_of: list[str], any_of: list[str], present: set[str], none_of: Sequence[str] = ()) -> bool:
-    return (
-        all(f in present for f in all_of)
-        and (not any_of or any(f in present for f in any_of))
-        and not any(f in present for f in none_of)
-    )
+def _fires_sets(all_of: frozenset[str], any_of: frozenset[str], none_of: frozenset[str], present: set[str]) -> bool:
+    return all_of <= present and (not any_of or not any_of.isdisjoint(present)) and none_of.isdisjoint(present)
 
 
 def red_flag_findings(kb: KnowledgeBase) -> frozenset[str]:

@@ -17,6 +17,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,6 +35,10 @@ __all__ = [
     "UnknownSessionError",
     "default_store",
 ]
+
+
+#: The export's version: a person's copy of their session (GET /v1/interviews/{id}/export, `spasmo sessions export`)
+EXPORT_FORMAT = "spasmo-session/1"
 
 
 class UnknownSessionError(KeyError):
@@ -98,11 +103,12 @@ class SQLiteSessions:
         if db is None:
             db = sqlite3.connect(self.path, timeout=30)
             db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA secure_delete=ON")  # deleted text is overwritten, not left in free pages
             self._local.db = db
         return db
 
     def create(self, text: str, language: str) -> str:
-        session_id = secrets.token_urlsafe(12)
+        session_id = secrets.token_urlsafe(16)  # 128 random bits: the id is the only key to a session
         with self._db() as db:
             db.execute("INSERT INTO sessions (id, language, text) VALUES (?, ?, ?)", (session_id, language, text))
         return session_id
@@ -144,7 +150,24 @@ class SQLiteSessions:
     def delete(self, session_id: str) -> bool:
         with self._db() as db:
             db.execute("DELETE FROM answers WHERE session = ?", (session_id,))
-            return db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount > 0
+            found = db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount > 0
+        self._checkpoint()
+        return found
+
+    def keep_only(self, session_ids: set[str]) -> int:
+        """Delete the rows of every session not in ``session_ids`` (expired or deleted elsewhere)."""
+        with self._db() as db:
+            gone = [r[0] for r in db.execute("SELECT id FROM sessions") if r[0] not in session_ids]
+            for session_id in gone:
+                db.execute("DELETE FROM answers WHERE session = ?", (session_id,))
+                db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        if gone:
+            self._checkpoint()
+        return len(gone)
+
+    def _checkpoint(self) -> None:
+        # the write-ahead log still holds the deleted rows' old pages until it is checkpointed and emptied
+        self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 class InterviewStorage:
@@ -158,6 +181,17 @@ class InterviewStorage:
         self._storage = storage
         self._local = threading.local()  # its SQLite connection belongs to the thread that opened it
         self._side = corrections or SQLiteSessions(_data_dir() / "web-corrections.sqlite")
+        self._swept = float("-inf")
+
+    #: how often, at most, the corrections of expired sessions are swept (seconds)
+    SWEEP_EVERY = 3600.0
+
+    def _sweep(self) -> None:
+        """The main store purges expired sessions itself; this removes their corrections beside it."""
+        if time.monotonic() - self._swept < self.SWEEP_EVERY:
+            return
+        self._swept = time.monotonic()
+        self._side.keep_only({s.id for s in self._store().list()})
 
     def _store(self) -> Any:
         store = getattr(self._local, "store", None)
@@ -166,7 +200,8 @@ class InterviewStorage:
         return store
 
     def create(self, text: str, language: str) -> str:
-        session_id = self._store().create(language, text).id
+        session_id = self._store().create(language, text).id  # purges expired sessions first
+        self._sweep()
         self._side.create_with_id(session_id)
         return session_id
 
@@ -278,6 +313,18 @@ class Sessions:
         """(question id, its words, value) for each answer, as FHIR and the page show them."""
         lang = language or session.language
         return [(a.question, self.engine.questions[a.question].prompt(lang), a.value) for a in session.interview.answers]
+
+    def export(self, session_id: str) -> dict[str, Any]:
+        """Everything kept of one session, as JSON: what the person wrote, corrected and answered."""
+        record = self.store.get(session_id)
+        return {
+            "format": EXPORT_FORMAT,
+            "id": record.id,
+            "language": record.language,
+            "text": record.text,
+            "corrections": dict(record.corrections),
+            "answers": [{"question": a.question, "value": a.value} for a in record.answers],
+        }
 
     def delete(self, session_id: str) -> None:
         if not self.store.delete(session_id):

@@ -18,13 +18,14 @@ import sqlite3
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 __all__ = [
     "DATA_DIR_ENV",
     "DATABASE_URL_ENV",
+    "SESSION_DAYS_ENV",
     "Session",
     "SessionSummary",
     "StorageError",
@@ -36,7 +37,13 @@ __all__ = [
 
 DATA_DIR_ENV = "SPASMO_DATA_DIR"
 DATABASE_URL_ENV = "SPASMO_DATABASE_URL"
-_ID = re.compile(r"^[0-9a-f]{12}$")
+SESSION_DAYS_ENV = "SPASMO_SESSION_DAYS"
+#: How long a session is kept after its last change, unless SPASMO_SESSION_DAYS says otherwise.
+DEFAULT_SESSION_DAYS = 30.0
+#: 128 random bits from `secrets` (32 hex digits): an id cannot be guessed, and it is the only key to a
+#: session. Ids of 12 digits (48 bits) were given before; they are still read, and expire with their session.
+_ID_BYTES = 16
+_ID = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{12})$")
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS spasmo_sessions (
@@ -55,6 +62,7 @@ _SCHEMA = (
         answered TEXT NOT NULL,
         PRIMARY KEY (session, seq)
     )""",
+    "CREATE INDEX IF NOT EXISTS spasmo_sessions_updated ON spasmo_sessions (updated)",
 )
 
 
@@ -114,6 +122,8 @@ class Store(ABC):
 
     #: where the sessions are, for messages (a path, or a URL without its password)
     where: str
+    #: a session untouched for longer is expired: never shown again, and purged (SPASMO_SESSION_DAYS)
+    max_age_days: float = DEFAULT_SESSION_DAYS
 
     @abstractmethod
     @contextmanager
@@ -145,7 +155,8 @@ class Store(ABC):
     def create(self, language: str, text: str) -> Session:
         """A new session holding the person's description."""
         now = _now()
-        session_id = secrets.token_hex(6)
+        session_id = secrets.token_hex(_ID_BYTES)
+        self.purge_expired()  # each new session clears the expired ones, so no timer is needed
         with self._transaction() as cur:
             self._run(cur, "INSERT INTO spasmo_sessions (id, language, text, created, updated, stopped) "
                            "VALUES (?, ?, ?, ?, ?, NULL)", (session_id, language, text, now, now))
@@ -156,7 +167,7 @@ class Store(ABC):
         with self._transaction() as cur:
             row = self._run(cur, "SELECT id, language, text, created, updated, stopped FROM spasmo_sessions "
                                  "WHERE id = ?", (session_id,)).fetchone()
-            if row is None:
+            if row is None or row[4] < self._cutoff():
                 raise _unknown(session_id)
             answers = self._run(cur, "SELECT question, value, answered FROM spasmo_answers WHERE session = ? "
                                      "ORDER BY seq", (session_id,)).fetchall()
@@ -219,6 +230,18 @@ class Store(ABC):
         with self._transaction() as cur:
             self._run(cur, "DELETE FROM spasmo_answers")
             return int(self._run(cur, "DELETE FROM spasmo_sessions").rowcount)
+
+    def _cutoff(self, now: datetime | None = None) -> str:
+        now = now or datetime.now(timezone.utc)
+        return (now - timedelta(days=self.max_age_days)).isoformat(timespec="seconds")
+
+    def purge_expired(self, now: datetime | None = None) -> int:
+        """Delete every session untouched for more than ``max_age_days``; returns how many."""
+        cutoff = self._cutoff(now)
+        with self._transaction() as cur:
+            self._run(cur, "DELETE FROM spasmo_answers WHERE session IN "
+                           "(SELECT id FROM spasmo_sessions WHERE updated < ?)", (cutoff,))
+            return int(self._run(cur, "DELETE FROM spasmo_sessions WHERE updated < ?", (cutoff,)).rowcount)
 
     def _lock(self, cur: Any, session_id: str) -> None:
         found = self._run(cur, "SELECT id FROM spasmo_sessions WHERE id = ?" + self._for_update, (session_id,))
@@ -328,9 +351,29 @@ def default_path(env: Mapping[str, str] | None = None) -> Path:
 def open_store(env: Mapping[str, str] | None = None) -> Store:
     """The configured store: PostgreSQL when SPASMO_DATABASE_URL names one, else SQLite."""
     env = os.environ if env is None else env
+    days = session_days(env)
     url = env.get(DATABASE_URL_ENV, "").strip()
+    store: Store
     if url:
         if not re.match(r"^postgres(?:ql)?://", url):
             raise StorageError(f"{DATABASE_URL_ENV} must be a postgresql:// URL, not {_safe_url(url)!r}")
-        return PostgresStore(url)
-    return SQLiteStore(default_path(env))
+        store = PostgresStore(url)
+    else:
+        store = SQLiteStore(default_path(env))
+    store.max_age_days = days
+    return store
+
+
+def session_days(env: Mapping[str, str] | None = None) -> float:
+    """How many days a session is kept after its last change: SPASMO_SESSION_DAYS, else 30."""
+    env = os.environ if env is None else env
+    raw = env.get(SESSION_DAYS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_SESSION_DAYS
+    try:
+        days = float(raw)
+    except ValueError:
+        days = -1.0
+    if not 0 < days <= 36_500:
+        raise StorageError(f"{SESSION_DAYS_ENV} must be a positive number of days, not {raw!r}")
+    return days

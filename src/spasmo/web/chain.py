@@ -35,7 +35,7 @@ def chain_svg(highlight: str | None, involved: Sequence[str] = (), language: str
     desc = " → ".join(described)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_W} {height}" width="100%" '
-        f'style="max-width:{_W}px" role="img" aria-labelledby="chain-title chain-desc" class="chain">',
+        f'role="img" aria-labelledby="chain-title chain-desc" class="chain">',
         f'<title id="chain-title">{escape(words["title"])}</title>',
         f'<desc id="chain-desc">{escape(desc)}</desc>',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="5" refY="5" markerWidth="6" markerHeight="6" '
