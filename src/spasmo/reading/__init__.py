@@ -2,26 +2,40 @@
 
 Lexicon terms from the knowledge base are matched on Snowball stems (fast, no dictionary to load,
 and forgiving of inflection: crampo/crampi, cramp/cramping), after function words are dropped.
-Negation is found from cue lists kept as data (``cues.yaml``), with a scope that ends at the end of
-the clause. Numbers, durations and frequencies are turned into findings by patterns in the same file.
+Negation, uncertainty, who a sentence is about and the past are found from cue lists kept as data
+(``cues.yaml``); numbers, durations and frequencies are turned into findings by patterns in the same
+file. Tokens live in ``text.py``, the language in ``language.py``, the lexicon check in ``check.py``.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Literal
 
-import snowballstemmer
-import yaml
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import extractOne
 
 from ..knowledge import KnowledgeBase
 from ..reasoning import Observation
+from .check import lexicon_problems
+from .language import detect_language, foreign_language
+from .text import (
+    _NUMBER_WORDS,
+    _POSSESSIVES,
+    LANGUAGES,
+    MAX_CHARS,
+    Lang,
+    ReadingError,
+    Token,
+    cues,
+    strip_accents,
+    fold,
+    is_word,
+    stem,
+    tokenize,
+)
 
 __all__ = [
     "LANGUAGES",
@@ -33,40 +47,6 @@ __all__ = [
     "detect_language",
     "lexicon_problems",
 ]
-
-LANGUAGES = ("en", "it")
-MAX_CHARS = 10_000
-Lang = Literal["en", "it"]
-
-_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*['’]?|\d+(?:[.,]\d+)?|[.,;:!?()]")
-_PUNCT = set(".,;:!?()")
-_POSSESSIVES = {"en": frozenset({"my", "mine"}), "it": frozenset({"mio", "mia", "miei", "mie"})}
-_NUMBER_WORDS = frozenset(
-    "a an one two three four five six seven eight nine ten twenty thirty once twice half few couple "
-    "un uno una due tre quattro cinque sei sette otto nove dieci venti trenta mezzo mezza qualche".split()
-)
-# people often type English contractions without the apostrophe
-_EN_CONTRACTIONS = {
-    w.replace("'", ""): w
-    for w in ("can't", "don't", "doesn't", "didn't", "haven't", "hasn't", "hadn't", "isn't", "wasn't", "aren't",
-              "weren't", "won't", "wouldn't", "couldn't", "shouldn't", "ain't", "i'm", "i've", "i'd", "it's")
-}
-_STEMMERS = {"en": snowballstemmer.stemmer("english"), "it": snowballstemmer.stemmer("italian")}
-
-
-class ReadingError(ValueError):
-    """The text cannot be read; the message says what to change."""
-
-
-@dataclass(frozen=True)
-class Token:
-    text: str  # normalised (lower case, no accents, straight apostrophes)
-    stem: str
-    start: int
-    end: int
-    punct: bool
-    stop: bool
-    word: str = ""  # lower case with its accents: cues such as "né" or "è" depend on them
 
 
 @dataclass(frozen=True)
@@ -96,132 +76,12 @@ class Reading:
         ]
 
 
-def _strip_accents(text: str) -> str:
-    if text.isascii():  # most texts: nothing to strip
-        return text
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-def _fold(text: str) -> str:
-    # people often drop Italian accents ("perche", "e'"), so accents are dropped on both sides
-    return _strip_accents(text.replace("’", "'").replace("`", "'").lower())
-
-
-@lru_cache(maxsize=1)
-def _cues() -> dict:
-    raw = (resources.files("spasmo.reading") / "cues.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(raw)
-
-
-_OTHER_LANGUAGES = ("FRENCH", "GERMAN", "SPANISH", "PORTUGUESE", "DUTCH", "ROMANIAN", "POLISH", "ALBANIAN",
-                    "ARABIC", "RUSSIAN", "UKRAINIAN", "CHINESE", "TURKISH")
-
-
-@lru_cache(maxsize=1)
-def _detector():
-    from lingua import Language, LanguageDetectorBuilder  # noqa: PLC0415 - only when function words do not decide
-
-    return LanguageDetectorBuilder.from_languages(Language.ENGLISH, Language.ITALIAN).build()
-
-
-@lru_cache(maxsize=1)
-def _wide_detector():
-    from lingua import Language, LanguageDetectorBuilder  # noqa: PLC0415 - slow to build; only on the error path
-
-    languages = [Language.ENGLISH, Language.ITALIAN] + [getattr(Language, name) for name in _OTHER_LANGUAGES]
-    return LanguageDetectorBuilder.from_languages(*languages).build()
-
-
-@lru_cache(maxsize=1)
-def _distinctive() -> dict[str, frozenset[str]]:
-    """Function words of one language that are not also words of the other ("a", "in" are both)."""
-    en, it = _stopset("en"), _stopset("it")
-    return {"en": en - it, "it": it - en}
-
-
-def _stop_scores(text: str) -> tuple[dict[str, int], int]:
-    words = [_fold(w) for w in re.findall(r"[^\W\d_]+", text)]
-    marks = _distinctive()
-    return {lang: sum(1 for w in words if w in marks[lang]) for lang in LANGUAGES}, len(words)
-
-
-def detect_language(text: str) -> Lang:
-    """English or Italian: function words first (cheap, decisive on most texts), then lingua."""
-    score, _ = _stop_scores(text)
-    if score["en"] >= 2 * score["it"] + 2:
-        return "en"
-    if score["it"] >= 2 * score["en"] + 2:
-        return "it"
-    found = _detector().detect_language_of(text)
-    if found is not None:
-        return "it" if found.name == "ITALIAN" else "en"
-    return "it" if score["it"] > score["en"] else "en"
-
-
-def foreign_language(text: str) -> str | None:
-    """The name of the language a text is clearly written in, when it is neither English nor Italian."""
-    score, n_words = _stop_scores(text)
-    if n_words < 4 or max(score.values()) >= 0.25 * n_words:
-        return None
-    found = _wide_detector().detect_language_of(text)
-    if found is None or found.name in ("ENGLISH", "ITALIAN"):
-        return None
-    return found.name.title()
-
-
-@lru_cache(maxsize=2)
-def _stopset(lang: str) -> frozenset[str]:
-    return frozenset(_fold(w) for w in _cues()[lang]["stopwords"])
-
-
-@lru_cache(maxsize=10_000)
-def _is_word(word: str, lang: str) -> bool:
-    import simplemma  # noqa: PLC0415 - its dictionary loads in about 0.3 s; only when a typo is suspected
-
-    return simplemma.is_known(word, lang=lang)
-
-
-@lru_cache(maxsize=50_000)
-def _stem(lang: str, word: str) -> str:
-    return _STEMMERS[lang].stemWord(word)
-
-
-def tokenize(text: str, lang: Lang) -> list[Token]:
-    folded = _fold(text)
-    lowered = text.replace("’", "'").replace("`", "'").lower()
-    aligned = len(lowered) == len(folded)
-    stops = _stopset(lang)
-    tokens: list[Token] = []
-    for m in _TOKEN.finditer(folded):
-        raw = m.group(0)
-        start = m.start()
-        if raw in _PUNCT:
-            tokens.append(Token(raw, raw, start, m.end(), True, False, raw))
-            continue
-        parts = [raw]
-        if lang == "it" and "'" in raw.rstrip("'"):
-            # elision: dall'addome -> dall' + addome
-            left, _, right = raw.partition("'")
-            parts = [left + "'", right]
-        if lang == "en" and raw in _EN_CONTRACTIONS:
-            parts = [_EN_CONTRACTIONS[raw]]
-        offset = start
-        for part in parts:
-            end = offset + len(part.replace("'", "")) if raw in _EN_CONTRACTIONS else offset + len(part)
-            is_stop = part in stops or part.rstrip("'") in stops
-            word = lowered[offset:end] if aligned and raw not in _EN_CONTRACTIONS else part
-            tokens.append(Token(part, _stem(lang, part.rstrip("'")), offset, end, False, is_stop, word))
-            offset = end
-    return tokens
-
-
 class Reader:
     """Compiled lexicon for both languages; build once per knowledge base."""
 
     def __init__(self, kb: KnowledgeBase):
         self.kb = kb
-        cues = _cues()
+        spec_all = cues()
         self.index: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = {}
         self.known: dict[str, frozenset[str]] = {}
         self.vocabulary: dict[str, dict[str, list[str]]] = {}
@@ -269,19 +129,19 @@ class Reader:
                         if not tok.stop and not tok.punct and len(tok.text) >= 6 and tok.text.isalpha():
                             words.setdefault(tok.text[:2], []).append(tok.text)
             self.vocabulary[lang] = {k: sorted(set(v)) for k, v in words.items()}
-            spec = cues[lang]
+            spec = spec_all[lang]
             self.negation[lang] = frozenset(w.lower() for w in spec["negation"])
-            self.pseudo[lang] = [tuple(_fold(p).split()) for p in spec.get("pseudo_negation", [])]
+            self.pseudo[lang] = [tuple(fold(p).split()) for p in spec.get("pseudo_negation", [])]
             self.terminators[lang] = frozenset(w.lower() for w in spec["terminators"])
             self.window[lang] = int(spec.get("window", 6))
             self.post_negation[lang] = frozenset(w.lower() for w in spec.get("post_negation", []))
-            self.uncertainty[lang] = [tuple(_fold(p).split()) for p in spec.get("uncertainty", [])]
-            self.relatives[lang] = frozenset(_fold(w) for w in spec.get("relatives", []))
-            self.first_person[lang] = frozenset(_fold(w) for w in spec.get("first_person", []))
+            self.uncertainty[lang] = [tuple(fold(p).split()) for p in spec.get("uncertainty", [])]
+            self.relatives[lang] = frozenset(fold(w) for w in spec.get("relatives", []))
+            self.first_person[lang] = frozenset(fold(w) for w in spec.get("first_person", []))
             self.past[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("past", [])]
             self.patterns[lang] = [
-                (p["finding"], re.compile(_strip_accents(p["regex"])), p.get("min"), p.get("max"))
-                for p in cues["patterns"][lang]
+                (p["finding"], re.compile(strip_accents(p["regex"])), p.get("min"), p.get("max"))
+                for p in spec_all["patterns"][lang]
                 if p["finding"] in kb.findings
             ]
 
@@ -335,8 +195,8 @@ class Reader:
             limit = 2 if len(token.text) >= 12 else 1
             candidates = self.vocabulary[lang].get(token.text[:2], [])
             best = extractOne(token.text, candidates, scorer=Levenshtein.distance, score_cutoff=limit)
-            if best is not None and not _is_word(token.text, lang):
-                corrected = _stem(lang, best[0])
+            if best is not None and not is_word(token.text, lang):
+                corrected = stem(lang, best[0])
             self._corrections[key] = corrected
         if corrected == token.stem:
             return token
@@ -534,7 +394,7 @@ class Reader:
 
     # -- numbers, durations, frequencies --------------------------------------------------
     def _patterns(self, text: str, tokens: list[Token], lang: Lang, lexicon: list[Match]) -> list[Match]:
-        folded = _fold(text)
+        folded = fold(text)
         sentences = [(m.start(), m.end()) for m in re.finditer(r"[^.!?;\n]+", folded)]
         anchors = [m.start for m in lexicon if self.kb.findings[m.finding].kind in ("symptom", "location")]
 
@@ -611,31 +471,3 @@ def _match_from(
         pos = nxt
         last = content[nxt]
     return last, cue
-
-
-def lexicon_problems(kb: KnowledgeBase) -> list[tuple[str, str, str]]:
-    """Terms the reader cannot use as written: (file, entry, what to fix).
-
-    A term whose words are all function words never matches; a term that shrinks to one word which is
-    also a whole term of another finding, written differently, makes that other finding fire too
-    ("cramps all over" would read as every cramp if "all" and "over" were dropped).
-    """
-    problems: list[tuple[str, str, str]] = []
-    for lang in LANGUAGES:
-        owners: dict[tuple[str, ...], dict[str, str]] = {}
-        for finding in kb.findings.values():
-            for term in getattr(finding.terms, lang):
-                stems = tuple(t.stem for t in tokenize(term, lang) if not t.stop and not t.punct)
-                if not stems:
-                    problems.append(("findings", finding.id, f"{lang} term {term!r} has only function words; it never matches"))
-                    continue
-                owners.setdefault(stems, {}).setdefault(finding.id, term)
-        for stems, by_finding in owners.items():
-            # the same word listed on purpose for two findings ("lockjaw": a stiff jaw, in the jaw) is fine
-            if len(stems) == 1 and len(by_finding) > 1 and len(set(by_finding.values())) > 1:
-                listed = ", ".join(f"{fid}: {term!r}" for fid, term in sorted(by_finding.items()))
-                problems.append(
-                    ("findings", "/".join(sorted(by_finding)),
-                     f"{lang} terms read as the same single word '{stems[0]}' ({listed}); make them more specific")
-                )
-    return problems

@@ -1,0 +1,120 @@
+"""Text into tokens: normalised words with their Snowball stems, spans and accents kept for cues.
+
+Also the cue lists (``cues.yaml``) and the errors a text can raise.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Literal
+
+import snowballstemmer
+import yaml
+
+__all__ = [
+    "LANGUAGES", "MAX_CHARS", "Lang", "ReadingError", "Token",
+    "cues", "fold", "is_word", "stem", "stopset", "strip_accents", "tokenize",
+]
+
+LANGUAGES = ("en", "it")
+MAX_CHARS = 10_000
+Lang = Literal["en", "it"]
+
+_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*['’]?|\d+(?:[.,]\d+)?|[.,;:!?()]")
+_PUNCT = set(".,;:!?()")
+_POSSESSIVES = {"en": frozenset({"my", "mine"}), "it": frozenset({"mio", "mia", "miei", "mie"})}
+_NUMBER_WORDS = frozenset(
+    "a an one two three four five six seven eight nine ten twenty thirty once twice half few couple "
+    "un uno una due tre quattro cinque sei sette otto nove dieci venti trenta mezzo mezza qualche".split()
+)
+# people often type English contractions without the apostrophe
+_EN_CONTRACTIONS = {
+    w.replace("'", ""): w
+    for w in ("can't", "don't", "doesn't", "didn't", "haven't", "hasn't", "hadn't", "isn't", "wasn't", "aren't",
+              "weren't", "won't", "wouldn't", "couldn't", "shouldn't", "ain't", "i'm", "i've", "i'd", "it's")
+}
+_STEMMERS = {"en": snowballstemmer.stemmer("english"), "it": snowballstemmer.stemmer("italian")}
+
+
+class ReadingError(ValueError):
+    """The text cannot be read; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str  # normalised (lower case, no accents, straight apostrophes)
+    stem: str
+    start: int
+    end: int
+    punct: bool
+    stop: bool
+    word: str = ""  # lower case with its accents: cues such as "né" or "è" depend on them
+
+
+
+def strip_accents(text: str) -> str:
+    if text.isascii():  # most texts: nothing to strip
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def fold(text: str) -> str:
+    # people often drop Italian accents ("perche", "e'"), so accents are dropped on both sides
+    return strip_accents(text.replace("’", "'").replace("`", "'").lower())
+
+
+@lru_cache(maxsize=1)
+def cues() -> dict:
+    raw = (resources.files("spasmo.reading") / "cues.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(raw)
+
+
+@lru_cache(maxsize=2)
+def stopset(lang: str) -> frozenset[str]:
+    return frozenset(fold(w) for w in cues()[lang]["stopwords"])
+
+
+@lru_cache(maxsize=10_000)
+def is_word(word: str, lang: str) -> bool:
+    import simplemma  # noqa: PLC0415 - its dictionary loads in about 0.3 s; only when a typo is suspected
+
+    return simplemma.is_known(word, lang=lang)
+
+
+@lru_cache(maxsize=50_000)
+def stem(lang: str, word: str) -> str:
+    return _STEMMERS[lang].stemWord(word)
+
+
+def tokenize(text: str, lang: Lang) -> list[Token]:
+    folded = fold(text)
+    lowered = text.replace("’", "'").replace("`", "'").lower()
+    aligned = len(lowered) == len(folded)
+    stops = stopset(lang)
+    tokens: list[Token] = []
+    for m in _TOKEN.finditer(folded):
+        raw = m.group(0)
+        start = m.start()
+        if raw in _PUNCT:
+            tokens.append(Token(raw, raw, start, m.end(), True, False, raw))
+            continue
+        parts = [raw]
+        if lang == "it" and "'" in raw.rstrip("'"):
+            # elision: dall'addome -> dall' + addome
+            left, _, right = raw.partition("'")
+            parts = [left + "'", right]
+        if lang == "en" and raw in _EN_CONTRACTIONS:
+            parts = [_EN_CONTRACTIONS[raw]]
+        offset = start
+        for part in parts:
+            end = offset + len(part.replace("'", "")) if raw in _EN_CONTRACTIONS else offset + len(part)
+            is_stop = part in stops or part.rstrip("'") in stops
+            word = lowered[offset:end] if aligned and raw not in _EN_CONTRACTIONS else part
+            tokens.append(Token(part, stem(lang, part.rstrip("'")), offset, end, False, is_stop, word))
+            offset = end
+    return tokens
