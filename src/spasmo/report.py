@@ -25,8 +25,8 @@ LABELS: dict[str, dict[str, str]] = {
         "absent": "no",
         "causes": "Likely causes",
         "why": "Why",
-        "towards": "pointed towards it",
-        "away": "pointed away from it",
+        "towards": "what points towards it",
+        "away": "what points away from it",
         "step": "Where it acts on the path to a contraction",
         "level_set_by_rule": "The level is set by a warning sign",
         "level_set_by_probability": "The level follows the causes that are probable enough",
@@ -59,8 +59,8 @@ LABELS: dict[str, dict[str, str]] = {
         "absent": "no",
         "causes": "Cause probabili",
         "why": "Perché",
-        "towards": "depone a favore",
-        "away": "depone contro",
+        "towards": "a favore",
+        "away": "contro",
         "step": "Dove agisce lungo la via che porta alla contrazione",
         "level_set_by_rule": "Il livello è dettato da un segnale d'allarme",
         "level_set_by_probability": "Il livello segue le cause abbastanza probabili",
@@ -314,9 +314,9 @@ def render_text(report: dict[str, Any], width: int = 88) -> str:
         towards = [f"{w['name']} ({_lr_text(w['likelihood_ratio'])})" for w in cond["why"] if w["direction"] == "towards"]
         away = [f"{w['name']} ({_lr_text(w['likelihood_ratio'])})" for w in cond["why"] if w["direction"] == "away"]
         if towards:
-            para(f"{lab['why']}: {', '.join(towards)} {lab['towards']}", "         ")
+            para(f"{lab['why']}, {lab['towards']}: {', '.join(towards)}", "         ")
         if away:
-            para(f"{', '.join(away)} {lab['away']}", "         ")
+            para(f"{lab['why']}, {lab['away']}: {', '.join(away)}", "         ")
     out.append("")
 
     for key in ("self_care", "treatment", "see_doctor"):
