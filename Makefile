@@ -6,7 +6,7 @@ TEXT ?= I get a sudden painful cramp in my calf at night, about twice a week. It
 CASES := $(wildcard cases/*.yaml)
 
 .PHONY: run test install install-test eval bench bench-reading lock docs clean
-.PHONY: example test-browser-tools bench-web test-session-tools bench-interview
+.PHONY: example test-browser-tools bench-web test-session-tools bench-interview bench-load
 HOST ?= 127.0.0.1
 PORT ?= 8000
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
@@ -63,6 +63,12 @@ bench: install
 bench-web: install
 	@command -v wrk >/dev/null || (apt-get update -qq && $(APT_INSTALL) wrk)
 	$(BIN)/python benchmarks/web_speed.py
+
+## bench-load: 100 simulated people run whole interviews over HTTP for 2 minutes, then again with the server
+## SIGKILLed and restarted every 40 s; every acknowledged answer must be stored (docs/performance.md)
+bench-load: install-test
+	$(BIN)/python benchmarks/load_faults.py --people 100 --seconds 120
+	$(BIN)/python benchmarks/load_faults.py --people 100 --seconds 120 --kill-every 40
 
 ## bench-interview: how long choosing the next question takes (docs/interview.md)
 bench-interview: install

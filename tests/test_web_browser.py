@@ -45,7 +45,9 @@ def browser() -> Browser:
 
 def new_page(browser: Browser, language: str, phone: bool = False) -> Page:
     size = {"width": 390, "height": 844} if phone else {"width": 1100, "height": 900}
-    context = browser.new_context(locale=language, viewport=size,
+    # bypass_csp: axe-core is injected as an inline script, which the page's policy rightly refuses;
+    # tests/test_web_safety_browser.py drives the page with the policy in force
+    context = browser.new_context(locale=language, viewport=size, bypass_csp=True,
                                   extra_http_headers={"Accept-Language": f"{language};q=1.0"})
     page = context.new_page()
     page.set_default_timeout(30_000)

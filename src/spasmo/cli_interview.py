@@ -6,6 +6,7 @@ is given, :mod:`spasmo.terminal` asks. Nothing a person writes is logged or echo
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -390,8 +391,11 @@ def sessions_export(session_id: str) -> None:
     if side.exists():
         import sqlite3  # noqa: PLC0415
 
-        with sqlite3.connect(side) as db:
+        db = sqlite3.connect(side)
+        try:
             row = db.execute("SELECT corrections FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        finally:
+            db.close()
         corrections = json.loads(row[0]) if row else {}
     _emit({"format": EXPORT_FORMAT, "id": session.id, "language": session.language, "text": session.text,
            "created": session.created, "updated": session.updated, "stopped": session.stopped,

@@ -57,15 +57,31 @@ class Token:
 
 
 def strip_accents(text: str) -> str:
+    """Drop accents character by character, keeping the length: spans are offsets into the text."""
     if text.isascii():  # most texts: nothing to strip
         return text
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return "".join(_plain(ch) for ch in text)
+
+
+@lru_cache(maxsize=4096)
+def _plain(ch: str) -> str:
+    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+    return base if len(base) == 1 else ch  # "¼" would widen to "1/4": keep it as it is
+
+
+def _lower(ch: str) -> str:
+    low = ch.lower()
+    return low if len(low) == 1 else ch  # "İ" lower-cases to two characters: keep it
 
 
 def fold(text: str) -> str:
+    """Lower case, straight apostrophes, no accents; always as long as ``text`` (offsets stay valid)."""
     # people often drop Italian accents ("perche", "e'"), so accents are dropped on both sides
-    return strip_accents(text.replace("’", "'").replace("`", "'").lower())
+    text = text.replace("’", "'").replace("`", "'")
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        lowered = "".join(_lower(ch) for ch in text)
+    return strip_accents(lowered)
 
 
 @lru_cache(maxsize=1)
@@ -93,7 +109,8 @@ def stem(lang: str, word: str) -> str:
 
 def tokenize(text: str, lang: Lang) -> list[Token]:
     folded = fold(text)
-    lowered = text.replace("’", "'").replace("`", "'").lower()
+    raw_text = text.replace("’", "'").replace("`", "'")
+    lowered = raw_text.lower() if len(raw_text.lower()) == len(raw_text) else "".join(_lower(c) for c in raw_text)
     aligned = len(lowered) == len(folded)
     stops = stopset(lang)
     tokens: list[Token] = []
