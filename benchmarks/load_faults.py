@@ -3,6 +3,8 @@ what was stored. Not part of `make test` (it runs for minutes); figures go to do
 
     .venv/bin/python benchmarks/load_faults.py                       # 100 people, 120 s
     .venv/bin/python benchmarks/load_faults.py --kill-every 40       # the server SIGKILLed and restarted
+    .venv/bin/python benchmarks/load_faults.py --postgres [--kill-every 40]   # sessions in PostgreSQL
+    .venv/bin/python benchmarks/load_faults.py --postgres --servers 2 # two servers, one PostgreSQL
 
 Each person starts an interview with a public case's text, answers every question ("I don't know", the first
 choice, or the smallest number) until it finishes, and starts again. An answer counts as acknowledged when the
@@ -42,12 +44,15 @@ class Person:
 
 
 class Server:
-    def __init__(self, port: int, data: str):
+    def __init__(self, port: int, data: str, database_url: str | None = None):
         self.port, self.data, self.process = port, data, None
+        self.database_url = database_url
         self.restarts = 0
 
     def start(self) -> None:
         env = {**os.environ, "SPASMO_DATA_DIR": self.data, "SPASMO_RATE_LIMIT": "0"}
+        if self.database_url:
+            env["SPASMO_DATABASE_URL"] = self.database_url
         self.process = subprocess.Popen([sys.executable, "-m", "spasmo", "serve", "--port", str(self.port)],
                                         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(600):
@@ -76,9 +81,15 @@ def _value(question: dict) -> object:
     return "unknown"
 
 
-async def person(client: httpx.AsyncClient, texts: list[str], n: int, until: float, me: Person,
+async def person(clients: list[httpx.AsyncClient], texts: list[str], n: int, until: float, me: Person,
                  latencies: list[float]) -> None:
+    turn = [n]
+
     async def call(method: str, url: str, **kw) -> httpx.Response | None:
+        # with several servers, each request goes to the next one: an interview started on one server
+        # goes on on the others, through the shared database
+        client = clients[turn[0] % len(clients)]
+        turn[0] += 1
         started = time.perf_counter()
         try:
             response = await client.request(method, url, **kw)
@@ -134,29 +145,39 @@ async def killer(server: Server, every: float, until: float) -> None:
 async def run(args: argparse.Namespace) -> None:
     texts = [case["text"] for path in sorted((ROOT / "cases").glob("*.yaml"))
              for case in yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]]
+    database = None
+    if args.postgres:
+        sys.path.insert(0, str(ROOT))
+        from tests import pg_server  # noqa: PLC0415 - the same throwaway server as the session tests
+
+        database = pg_server.start()
     with tempfile.TemporaryDirectory() as data:
         import socket
 
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        server = Server(port, data)
-        server.start()
+        servers = []
+        for _ in range(args.servers):
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+            servers.append(Server(port, data, database.url if database else None))
+        for server in servers:
+            server.start()
         people = [Person() for _ in range(args.people)]
         latencies: list[float] = []
         until = time.monotonic() + args.seconds
         limits = httpx.Limits(max_connections=args.people, max_keepalive_connections=args.people)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits) as client:
-            tasks = [person(client, texts, n, until, p, latencies) for n, p in enumerate(people)]
+        clients = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{s.port}", timeout=30, limits=limits) for s in servers]
+        try:
+            tasks = [person(clients, texts, n, until, p, latencies) for n, p in enumerate(people)]
             if args.kill_every:
-                tasks.append(killer(server, args.kill_every, until))
+                tasks.append(killer(servers[0], args.kill_every, until))
             began = time.monotonic()
             await asyncio.gather(*tasks)
             elapsed = time.monotonic() - began
             lost = extra = checked = answers = 0
             for p in people:
                 for session, sent in p.sent.items():
-                    exported = await client.get(f"/v1/interviews/{session}/export")
+                    exported = await clients[-1].get(f"/v1/interviews/{session}/export")
                     stored = [(a["question"], a["value"]) for a in exported.json()["answers"]]
                     checked += 1
                     answers += len(sent)
@@ -164,9 +185,17 @@ async def run(args: argparse.Namespace) -> None:
                         lost += 1
                     elif len(stored) - len(sent) > p.unsure.get(session, 0):
                         extra += 1
-        server.stop()
+        finally:
+            for client in clients:
+                await client.aclose()
+            for server in servers:
+                server.stop()
+            if database is not None:
+                database.stop()
     ms = sorted(x * 1000 for x in latencies)
-    print(f"people {args.people}, {elapsed:.0f} s, server killed and restarted {server.restarts} time(s)")
+    store = "PostgreSQL" if args.postgres else "SQLite"
+    print(f"people {args.people}, {elapsed:.0f} s, {args.servers} server(s) on {store}, "
+          f"server killed and restarted {servers[0].restarts} time(s)")
     print(f"requests {len(ms)} ({len(ms) / elapsed:.0f}/s), failed requests {sum(p.errors for p in people)}; "
           f"latency median {statistics.median(ms):.1f} ms, p99 {ms[int(len(ms) * 0.99)]:.1f} ms")
     print(f"interviews {checked} ({sum(p.finished for p in people)} finished), acknowledged answers {answers}")
@@ -180,7 +209,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=120)
-    parser.add_argument("--kill-every", type=float, default=0, help="SIGKILL and restart the server this often (s)")
+    parser.add_argument("--kill-every", type=float, default=0, help="SIGKILL and restart the (first) server this often (s)")
+    parser.add_argument("--postgres", action="store_true", help="sessions in a throwaway PostgreSQL server")
+    parser.add_argument("--servers", type=int, default=1, help="server processes sharing the store; requests rotate")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -109,26 +109,26 @@ def evaluate(engine: Engine, cases: list[Case]) -> list[dict[str, Any]]:
             report = engine.assess_text(case.text, case.language)
         except ReadingError as exc:
             raise CaseFileError(f"{case.file}: case {case.id}: {exc}") from None
-        predicted = [c["id"] for c in report["conditions"]]
-        level = report["triage"]["level"]
-        rows.append(
-            {
-                "id": case.id,
-                "language": case.language,
-                "triage": level,
-                "conditions": predicted[:3],
-                "probabilities": [c["probability"] for c in report["conditions"][:3]],
-                "gold_triage": case.triage,
-                "gold_conditions": list(case.conditions),
-                "triage_correct": level == case.triage,
-                "under_triage": _RANK[level] > _RANK[case.triage],
-                "over_triage": _RANK[level] < _RANK[case.triage],
-                "top1": bool(predicted) and predicted[0] == case.conditions[0],
-                "top3": case.conditions[0] in predicted[:3],
-                "any_top3": any(c in predicted[:3] for c in case.conditions),
-            }
-        )
+        rows.append({"id": case.id, "language": case.language, **_scores(case, report["triage"]["level"], report)})
     return rows
+
+
+def _scores(case: Case, level: str, report: dict[str, Any]) -> dict[str, Any]:
+    """How one prediction compares with the case's gold level and conditions."""
+    predicted = [c["id"] for c in report["conditions"]]
+    return {
+        "triage": level,
+        "conditions": predicted[:3],
+        "probabilities": [c["probability"] for c in report["conditions"][:3]],
+        "gold_triage": case.triage,
+        "gold_conditions": list(case.conditions),
+        "triage_correct": level == case.triage,
+        "under_triage": _RANK[level] > _RANK[case.triage],
+        "over_triage": _RANK[level] < _RANK[case.triage],
+        "top1": bool(predicted) and predicted[0] == case.conditions[0],
+        "top3": case.conditions[0] in predicted[:3],
+        "any_top3": any(c in predicted[:3] for c in case.conditions),
+    }
 
 
 def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -213,7 +213,6 @@ def interview_case(engine: Engine, case: Case) -> dict[str, Any]:
     final = engine.assess(interview.evidence)
     reference = engine.assess(everything.evidence).triage.level
     report = engine.report(final, case.language)
-    predicted = [c["id"] for c in report["conditions"]]
     level = final.triage.level
     return {
         "id": case.id,
@@ -221,20 +220,10 @@ def interview_case(engine: Engine, case: Case) -> dict[str, Any]:
         "questions": len(interview.answers),
         "asked": [a.question for a in interview.answers],
         "stopped": step.reason,
-        "triage": level,
         "reference_triage": reference,
         "agrees": level == reference,
         "lower_than_reference": _RANK[level] > _RANK[reference],
-        "conditions": predicted[:3],
-        "probabilities": [c["probability"] for c in report["conditions"][:3]],
-        "gold_triage": case.triage,
-        "gold_conditions": list(case.conditions),
-        "triage_correct": level == case.triage,
-        "under_triage": _RANK[level] > _RANK[case.triage],
-        "over_triage": _RANK[level] < _RANK[case.triage],
-        "top1": bool(predicted) and predicted[0] == case.conditions[0],
-        "top3": case.conditions[0] in predicted[:3],
-        "any_top3": any(c in predicted[:3] for c in case.conditions),
+        **_scores(case, level, report),
     }
 
 
