@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Union
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, ORJSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from .engine import Engine, UnknownFindingError
@@ -304,7 +304,7 @@ async def assess(request: Request, body: AssessRequest) -> Any:
             lang = body.report_language or reading.language
         else:
             reading, lang = None, body.report_language or (body.language if body.language != "auto" else "en")
-        return JSONResponse(engine.report(engine.assess(engine.evidence(reading, body.findings)), lang))
+        return ORJSONResponse(engine.report(engine.assess(engine.evidence(reading, body.findings)), lang))
     except (ReadingError, UnknownFindingError, ValueError) as exc:
         raise _invalid(exc) from None
 

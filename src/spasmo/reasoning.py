@@ -246,16 +246,17 @@ class Model:
             mass=mass,
             conditions=setting,
         )
-        order = np.argsort(-post, kind="stable")
+        order = np.argsort(-post, kind="stable")[:top]
+        explained = self._contributions([int(i) for i in order], evidence)
         ranked = tuple(
             RankedCondition(
                 id=self.conditions[i],
                 probability=float(post[i]),
                 urgency=LEVELS[int(rank[i])],
                 escalated_by=escalated.get(self.conditions[i], ()),
-                contributions=self.contributions(self.conditions[i], evidence),
+                contributions=why,
             )
-            for i in order[:top]
+            for i, why in zip(order, explained)
         )
         return Assessment(triage=triage, conditions=ranked, evidence=evidence)
 
@@ -266,23 +267,30 @@ class Model:
     # -- explanation -----------------------------------------------------------------------
     def contributions(self, condition: str, evidence: Evidence) -> tuple[Contribution, ...]:
         """Each finding's likelihood ratio for ``condition`` against the others (prior-weighted)."""
-        ci = self.c_index[condition]
+        return self._contributions([self.c_index[condition]], evidence)[0]
+
+    def _contributions(self, rows: list[int], evidence: Evidence) -> list[tuple[Contribution, ...]]:
+        """Likelihood ratios of the person's findings for several conditions at once."""
         items = [(f, o.state, self.f_index[f]) for f, o in sorted(evidence.observations.items()) if f in self.f_index]
         if not items:
-            return ()
+            return [() for _ in rows]
         columns = np.array([fi for _, _, fi in items])
-        p_c = self.table[ci, columns]
+        idx = np.array(rows)
+        p_c = self.table[np.ix_(idx, columns)]  # conditions x findings
         # P(f | not c): the other conditions' P(f), weighted by their priors
-        weighted = self.prior @ self.table[:, columns] - self.prior[ci] * p_c
-        p_rest = weighted / (1.0 - self.prior[ci])
-        present = np.array([state == "present" for _, state, _ in items])
+        total = self.prior @ self.table[:, columns]
+        prior_c = self.prior[idx][:, None]
+        p_rest = (total[None, :] - prior_c * p_c) / (1.0 - prior_c)
+        present = np.array([state == "present" for _, state, _ in items])[None, :]
         ratio = np.where(present, p_c / p_rest, (1 - p_c) / (1 - p_rest))
-        out = [
-            Contribution(finding, state, float(lr), float(p))  # type: ignore[arg-type]
-            for (finding, state, _), lr, p in zip(items, ratio, p_c)
-        ]
-        out.sort(key=lambda c: -abs(np.log(c.likelihood_ratio)))
-        return tuple(out)
+        order = np.argsort(-np.abs(np.log(ratio)), axis=1, kind="stable")
+        out = []
+        for r in range(len(rows)):
+            out.append(tuple(
+                Contribution(items[j][0], items[j][1], float(ratio[r, j]), float(p_c[r, j]))  # type: ignore[arg-type]
+                for j in order[r]
+            ))
+        return out
 
 
 def _fires_sets(all_of: frozenset[str], any_of: frozenset[str], none_of: frozenset[str], present: set[str]) -> bool:
