@@ -59,6 +59,19 @@ def _store():
         _fail(str(exc), 1)
 
 
+def _stored_session(session_id: str) -> Any:
+    """One stored session, or a clear message and a non-zero exit (2 for an unknown id)."""
+    from .storage import StorageError  # noqa: PLC0415
+
+    store = _store()
+    try:
+        return store.get(session_id)
+    except StorageError as exc:
+        _fail(str(exc), 1 if not isinstance(exc, KeyError) else 2)
+    finally:
+        store.close()
+
+
 def _question_view(question: Any, language: str) -> dict[str, Any]:
     return {
         "id": question.id,
@@ -344,15 +357,7 @@ def sessions_show(session_id: str, fmt: str, data: Path | None) -> None:
       spasmo sessions show 3f2a9c1d04be
       spasmo sessions show 3f2a9c1d04be --format json
     """
-    from .storage import StorageError  # noqa: PLC0415
-
-    store = _store()
-    try:
-        session = store.get(session_id)
-    except StorageError as exc:
-        _fail(str(exc), 1 if not isinstance(exc, KeyError) else 2)
-    finally:
-        store.close()
+    session = _stored_session(session_id)
     if fmt == "json":
         _emit({**{k: v for k, v in session.__dict__.items() if k != "answers"},
                "answers": [a.__dict__ for a in session.answers]})
@@ -377,15 +382,8 @@ def sessions_export(session_id: str) -> None:
       spasmo sessions export 3f2a9c1d04be > my-session.json
     """
     from .session_service import EXPORT_FORMAT, _data_dir  # noqa: PLC0415
-    from .storage import StorageError  # noqa: PLC0415
 
-    store = _store()
-    try:
-        session = store.get(session_id)
-    except StorageError as exc:
-        _fail(str(exc), 1 if not isinstance(exc, KeyError) else 2)
-    finally:
-        store.close()
+    session = _stored_session(session_id)
     corrections: dict[str, str] = {}
     side = _data_dir() / "web-corrections.sqlite"  # the web page's corrections, kept beside the store
     if side.exists():
