@@ -72,3 +72,29 @@ def test_a_typo_is_corrected_but_a_real_word_is_not(engine):
 def test_uncertain_red_flags_are_kept_for_safety(engine):
     states = {o.finding: o.state for o in engine.read("maybe my urine is dark like cola, not sure", "en").observations()}
     assert states.get("dark_urine") == "present"
+
+
+def test_the_pattern_shortcut_never_skips_a_pattern_that_matches(engine):
+    """Each number/duration pattern runs only when a string it needs is in the text; that set is
+    derived from the pattern, and must hold for every text of the corpora and cases it matches."""
+    from spasmo.reading.text import fold, required_strings
+
+    root = Path(__file__).resolve().parent.parent
+    texts = [t["text"] for p in sorted((root / "benchmarks" / "reading").glob("corpus_*.yaml"))
+             for t in yaml.safe_load(p.read_text(encoding="utf-8"))["texts"]]
+    texts += [c["text"] for p in sorted((root / "cases").glob("*.yaml"))
+              for c in yaml.safe_load(p.read_text(encoding="utf-8"))["cases"]]
+    checked = 0
+    for lang, patterns in engine.reader.patterns.items():
+        for finding, regex, _, _, needs in patterns:
+            if needs is None:
+                continue
+            for text in map(fold, texts):
+                if regex.search(text):
+                    checked += 1
+                    assert any(n in text for n in needs), (lang, finding, regex.pattern, text)
+    assert checked > 50
+    assert required_strings(r"(?:last(?:s|ed)?|for)\s+(?P<n>\d+)\s*min") == {"last", "for"}
+    assert required_strings(r"\b(?:left|right)? calf") == {" calf"}
+    assert required_strings(r"(?:a|b)x") is None  # a one-letter string would skip nothing
+    assert required_strings(r"[") is None  # a pattern that does not parse: no shortcut

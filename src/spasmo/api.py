@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
+import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import JSONResponse, ORJSONResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from .engine import Engine, UnknownFindingError
@@ -304,7 +305,8 @@ async def assess(request: Request, body: AssessRequest) -> Any:
             lang = body.report_language or reading.language
         else:
             reading, lang = None, body.report_language or (body.language if body.language != "auto" else "en")
-        return ORJSONResponse(engine.report(engine.assess(engine.evidence(reading, body.findings)), lang))
+        report = engine.report(engine.assess(engine.evidence(reading, body.findings)), lang)
+        return Response(orjson.dumps(report), media_type="application/json")
     except (ReadingError, UnknownFindingError, ValueError) as exc:
         raise _invalid(exc) from None
 

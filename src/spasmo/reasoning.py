@@ -283,14 +283,15 @@ class Model:
         p_rest = (total[None, :] - prior_c * p_c) / (1.0 - prior_c)
         present = np.array([state == "present" for _, state, _ in items])[None, :]
         ratio = np.where(present, p_c / p_rest, (1 - p_c) / (1 - p_rest))
-        order = np.argsort(-np.abs(np.log(ratio)), axis=1, kind="stable")
-        out = []
-        for r in range(len(rows)):
-            out.append(tuple(
-                Contribution(items[j][0], items[j][1], float(ratio[r, j]), float(p_c[r, j]))  # type: ignore[arg-type]
+        order = np.argsort(-np.abs(np.log(ratio)), axis=1, kind="stable").tolist()
+        ratios, probabilities = ratio.tolist(), p_c.tolist()  # plain floats, read element by element below
+        return [
+            tuple(
+                Contribution(items[j][0], items[j][1], ratios[r][j], probabilities[r][j])  # type: ignore[arg-type]
                 for j in order[r]
-            ))
-        return out
+            )
+            for r in range(len(rows))
+        ]
 
 
 def _fires_sets(all_of: frozenset[str], any_of: frozenset[str], none_of: frozenset[str], present: set[str]) -> bool:

@@ -28,6 +28,7 @@ from .text import (
     MAX_CHARS,
     Lang,
     ReadingError,
+    required_strings,
     Token,
     cues,
     strip_accents,
@@ -83,6 +84,7 @@ class Reader:
         self.kb = kb
         spec_all = cues()
         self.index: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = {}
+        self.index2: dict[str, dict[str, tuple[list, dict[str, list]]]] = {}
         self.known: dict[str, frozenset[str]] = {}
         self.vocabulary: dict[str, dict[str, list[str]]] = {}
         self._corrections: dict[tuple[str, str], str] = {}
@@ -90,9 +92,10 @@ class Reader:
         self.pseudo: dict[str, list[tuple[str, ...]]] = {}
         self.terminators: dict[str, frozenset[str]] = {}
         self.window: dict[str, int] = {}
-        self.patterns: dict[str, list[tuple[str, re.Pattern[str], float | None, float | None]]] = {}
+        self.patterns: dict[str, list[tuple[str, re.Pattern[str], float | None, float | None, frozenset[str] | None]]] = {}
         self.exclusive: dict[str, set[str]] = {}
         self.post_negation: dict[str, frozenset[str]] = {}
+        self.post_negation_words: dict[str, int] = {}
         self.uncertainty: dict[str, list[tuple[str, ...]]] = {}
         self.relatives: dict[str, frozenset[str]] = {}
         self.first_person: dict[str, frozenset[str]] = {}
@@ -121,6 +124,19 @@ class Reader:
             for entries in index.values():
                 entries.sort(key=lambda e: -len(e[0]))
             self.index[lang] = index
+            # the same terms keyed by their first two stems, so a text is checked only against terms whose
+            # second word it contains (a set intersection) instead of every term that starts with a word
+            split: dict[str, tuple[list[tuple[int, tuple[str, ...], str]], dict[str, list]]] = {}
+            for first, entries in index.items():
+                single: list[tuple[int, tuple[str, ...], str]] = []
+                by_second: dict[str, list[tuple[int, tuple[str, ...], str]]] = {}
+                for rank, (stems, finding) in enumerate(entries):
+                    if len(stems) == 1:
+                        single.append((rank, stems, finding))
+                    else:
+                        by_second.setdefault(stems[1], []).append((rank, stems, finding))
+                split[first] = (single, by_second)
+            self.index2[lang] = split
             self.known[lang] = frozenset(stem for entries in index.values() for stems, _ in entries for stem in stems)
             words: dict[str, list[str]] = {}  # first two letters -> lexicon words of six letters or more
             for finding in kb.findings.values():
@@ -135,12 +151,14 @@ class Reader:
             self.terminators[lang] = frozenset(w.lower() for w in spec["terminators"])
             self.window[lang] = int(spec.get("window", 6))
             self.post_negation[lang] = frozenset(w.lower() for w in spec.get("post_negation", []))
+            self.post_negation_words[lang] = max((len(w.split()) for w in self.post_negation[lang]), default=0)
             self.uncertainty[lang] = [tuple(fold(p).split()) for p in spec.get("uncertainty", [])]
             self.relatives[lang] = frozenset(fold(w) for w in spec.get("relatives", []))
             self.first_person[lang] = frozenset(fold(w) for w in spec.get("first_person", []))
             self.past[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("past", [])]
             self.patterns[lang] = [
-                (p["finding"], re.compile(strip_accents(p["regex"])), p.get("min"), p.get("max"))
+                (p["finding"], re.compile(strip_accents(p["regex"])), p.get("min"), p.get("max"),
+                 required_strings(strip_accents(p["regex"])))
                 for p in spec_all["patterns"][lang]
                 if p["finding"] in kb.findings
             ]
@@ -200,7 +218,7 @@ class Reader:
             self._corrections[key] = corrected
         if corrected == token.stem:
             return token
-        return Token(token.text, corrected, token.start, token.end, token.punct, token.stop)
+        return token._replace(stem=corrected)
 
     # -- lexicon matching ---------------------------------------------------------------
     def _lexicon(self, tokens: list[Token], lang: Lang, original: str) -> list[Match]:
@@ -209,13 +227,22 @@ class Reader:
         punct_before = [0]  # punct_before[i]: how many punctuation tokens come before token i
         for tok in tokens:
             punct_before.append(punct_before[-1] + tok.punct)
-        index = self.index[lang]
+        index = self.index2[lang]
         found: list[tuple[int, int, int, str]] = []  # (first token, last token, n stems, finding)
         gap_cue: dict[tuple[int, str], str] = {}
         clean: set[tuple[int, str]] = set()  # a term of the finding matched there with no cue in its gaps
         for ci, ti in enumerate(content):
-            for stems, finding in index.get(tokens[ti].stem, ()):
-                if len(stems) > 1 and not text_stems.issuperset(stems[1:]):
+            entry = index.get(tokens[ti].stem)
+            if entry is None:
+                continue
+            single, by_second = entry
+            candidates = [c for second in by_second.keys() & text_stems for c in by_second[second]]
+            if candidates:
+                candidates = sorted(candidates + single)  # longest terms first, as in the index
+            else:
+                candidates = single
+            for _, stems, finding in candidates:
+                if len(stems) > 2 and not text_stems.issuperset(stems[2:]):
                     continue  # a word of the term is nowhere in the text
                 matched = _match_from(tokens, content, ci, stems, self.negation[lang], punct_before)
                 if matched is not None:
@@ -313,6 +340,9 @@ class Reader:
         def index_of(m: Match, spans: list[tuple[int, int, list[Token]]]) -> int:
             return next((i for i, (a, b, _) in enumerate(spans) if a <= m.start < b + 1), -1)
 
+        unsure: dict[int, list[int]] = {}  # clause -> where its uncertainty cues start
+        past: dict[int, bool] = {}  # part -> does it speak of the past
+
         relatives, first_person = self.relatives[lang], self.first_person[lang]
         possessive = _POSSESSIVES[lang]
         # who a part of a sentence is about: a relative with no "I" in it is about someone else
@@ -331,25 +361,20 @@ class Reader:
             pi, ci = index_of(m, parts), index_of(m, clauses)
             if pi >= 0 and own_story and about_other[pi] and m.finding != "family_history":
                 continue  # "my mother has MS" in a text about the writer's own spasms
-            if (
-                ci >= 0 and m.state == "present" and m.finding not in self.red_flags
-                and self._unsure_before(clauses[ci][2], m, lang)
-            ):
-                continue  # "maybe my urine is darker, not sure": left unknown
-            if (
-                pi >= 0 and self.kb.findings[m.finding].kind == "symptom"
-                and _contains(parts[pi][2], self.past[lang])
-            ):
-                continue  # "last year I had episodes of breathlessness": history, not this episode
+            if ci >= 0 and m.state == "present" and m.finding not in self.red_flags:
+                if ci not in unsure:
+                    unsure[ci] = self._uncertainty_cues(tuple(clauses[ci][2]), lang)
+                if any(start < m.start for start in unsure[ci]):
+                    continue  # "maybe my urine is darker, not sure": left unknown
+            if pi >= 0 and self.kb.findings[m.finding].kind == "symptom":
+                if pi not in past:
+                    past[pi] = _contains(parts[pi][2], self.past[lang])
+                if past[pi]:
+                    continue  # "last year I had episodes of breathlessness": history, not this episode
             if m.state == "present" and ci >= 0 and self._denied_after(clauses[ci][2], m, lang):
                 m = Match(m.finding, "absent", m.start, m.end, m.text, "no")
             out.append(m)
         return out
-
-    def _unsure_before(self, clause: list[Token], m: Match, lang: Lang) -> bool:
-        """An uncertainty cue before the finding in its clause ("maybe", "forse", "not sure if"),
-        not one that only makes a number approximate ("maybe 5 minutes")."""
-        return any(start < m.start for start in self._uncertainty_cues(tuple(clause), lang))
 
     @staticmethod
     @lru_cache(maxsize=256)
@@ -367,15 +392,25 @@ class Reader:
         return tuple(found)
 
     def _uncertainty_cues(self, clause: tuple[Token, ...], lang: Lang) -> list[int]:
-        """Where the uncertainty cues of a clause start (as character offsets)."""
+        """Where the uncertainty cues of a clause start (as character offsets): "maybe", "forse", "not sure
+        if"; not a cue that only makes a number approximate ("maybe 5 minutes")."""
         words = tuple(t.text for t in clause)
         return [clause[i].start for i in self._cue_starts(words, tuple(self.uncertainty[lang]))]
 
     def _denied_after(self, clause: list[Token], m: Match, lang: Lang) -> bool:
         """ "Swelling: no", "gonfiore alle gambe no": a denial that closes the clause right after the finding."""
-        after = [t for t in clause if t.start >= m.end and not t.punct and not t.stop]
+        longest = self.post_negation_words[lang]
+        after: list[Token] = []
+        for t in reversed(clause):  # the content words after the finding, while few enough to be a denial
+            if t.start < m.end:
+                break
+            if not t.punct and not t.stop:
+                after.append(t)
+                if len(after) > longest:
+                    return False
         if not after:
             return False
+        after.reverse()
         tail = " ".join(t.word for t in after)
         return tail in self.post_negation[lang] or (len(after) == 1 and after[0].word in self.post_negation[lang])
 
@@ -407,7 +442,9 @@ class Reader:
             return False
 
         out = []
-        for finding, regex, low, high in self.patterns[lang]:
+        for finding, regex, low, high, needs in self.patterns[lang]:
+            if needs is not None and not any(n in folded for n in needs):
+                continue  # none of the words the pattern needs is in the text
             for m in regex.finditer(folded):
                 n = m.groupdict().get("n")
                 if n is not None:

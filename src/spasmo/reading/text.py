@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import snowballstemmer
 import yaml
 
 __all__ = [
     "LANGUAGES", "MAX_CHARS", "Lang", "ReadingError", "Token",
-    "cues", "fold", "is_word", "stem", "stopset", "strip_accents", "tokenize",
+    "cues", "fold", "is_word", "required_strings", "stem", "stopset", "strip_accents", "tokenize",
 ]
 
 LANGUAGES = ("en", "it")
@@ -44,8 +43,7 @@ class ReadingError(ValueError):
     """The text cannot be read; the message says what to change."""
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # a named tuple: a text makes dozens of these, and tuples are built fastest
     text: str  # normalised (lower case, no accents, straight apostrophes)
     stem: str
     start: int
@@ -135,3 +133,49 @@ def tokenize(text: str, lang: Lang) -> list[Token]:
             tokens.append(Token(part, stem(lang, part.rstrip("'")), offset, end, False, is_stop, word))
             offset = end
     return tokens
+
+
+def required_strings(pattern: str) -> frozenset[str] | None:
+    """Literal strings of which every match of ``pattern`` contains at least one, or None if unknown.
+
+    The reader runs a few dozen number and duration patterns on each text; checking first that one of
+    these strings is in the text (a fast substring test) skips most of them. Derived from the parsed
+    pattern, so it cannot drift from it: literal runs, groups, alternatives (each must yield a set) and
+    repeats of at least one; anything else (classes, optional parts, look-arounds) gives no constraint.
+    Only sets whose every string has at least two characters are used.
+    """
+    try:
+        from re import _constants as sre, _parser  # noqa: PLC0415 - the stdlib's own regex parser
+
+        parsed = _parser.parse(pattern)
+    except Exception:  # noqa: BLE001 - any trouble means no shortcut, never a wrong one
+        return None
+    if parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
+        return None
+
+    def within(sequence) -> set[str] | None:  # type: ignore[no-untyped-def]
+        options: list[set[str]] = []
+        run = ""
+        for op, av in sequence:
+            if op is sre.LITERAL:
+                run += chr(av)
+                continue
+            if run:
+                options.append({run})
+                run = ""
+            found: set[str] | None = None
+            if op is sre.SUBPATTERN:
+                found = within(av[-1])
+            elif op is sre.BRANCH:
+                branches = [within(b) for b in av[1]]
+                found = None if any(b is None for b in branches) else set().union(*branches)  # type: ignore[arg-type]
+            elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and av[0] >= 1:
+                found = within(av[2])
+            if found is not None:
+                options.append(found)
+        if run:
+            options.append({run})
+        return max(options, key=lambda o: min(map(len, o))) if options else None
+
+    found = within(list(parsed))
+    return frozenset(found) if found and min(map(len, found)) >= 2 else None
