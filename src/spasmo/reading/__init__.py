@@ -180,7 +180,7 @@ class Reader:
         tokens = [self._correct(t, lang) for t in tokenize(text, lang)]
         lexicon = self._lexicon(tokens, lang, text)
         matches = lexicon + self._patterns(text, tokens, lang, lexicon)
-        matches = self._in_context(tokens, lang, matches)
+        matches = self._in_context(tokens, lang, self._body_parts_of_symptoms(tokens, matches))
         matches += self._implied(matches)
         if language == "auto" and not matches:
             other = foreign_language(text)
@@ -333,6 +333,38 @@ class Reader:
             clauses.append((current[0].start, current[-1].end, current))
         return clauses
 
+    def _pieces(self, tokens: list[Token]) -> list[tuple[int, int]]:
+        """Parts of sentences split also at "and"/"e" (first char, end char): "in dialisi da 3 anni | e ogni
+        volta ... crampi"."""
+        pieces = []
+        for _, _, clause in self._clauses(tokens, commas=True):
+            piece: list[Token] = []
+            for tok in clause:
+                if tok.word in _JOINS and piece:
+                    pieces.append((piece[0].start, piece[-1].end))
+                    piece = []
+                piece.append(tok)
+            if piece:
+                pieces.append((piece[0].start, piece[-1].end))
+        return pieces
+
+    def _body_parts_of_symptoms(self, tokens: list[Token], matches: list[Match]) -> list[Match]:
+        """Drop a body part named only as the place of something else: "si è ferito alla mano con un chiodo",
+        "operated on my back": its piece of sentence names a history or an exposure and no symptom. A body part next to a symptom, or on its own ("cramps, mostly the right calf"), stays."""
+        kinds = self.kb.findings
+        out = []
+        pieces = None
+        for m in matches:
+            if kinds[m.finding].kind == "location":
+                pieces = pieces or self._pieces(tokens)
+                piece = next(((a, b) for a, b in pieces if a <= m.start <= b), None)
+                if piece is not None:
+                    inside = {kinds[o.finding].kind for o in matches if piece[0] <= o.start <= piece[1]}
+                    if "symptom" not in inside and inside & {"history", "exposure"}:
+                        continue
+            out.append(m)
+        return out
+
     def _in_context(self, tokens: list[Token], lang: Lang, matches: list[Match]) -> list[Match]:
         clauses = self._clauses(tokens, commas=False)
         parts = self._clauses(tokens, commas=True)
@@ -415,14 +447,17 @@ class Reader:
         return tail in self.post_negation[lang] or (len(after) == 1 and after[0].word in self.post_negation[lang])
 
     def _implied(self, matches: list[Match]) -> list[Match]:
-        """What a present finding entails (an eyelid twitch is in the face), with the same span."""
+        """What a present finding entails (an eyelid twitch is in the face), with the same span.
+
+        Not a course the person did not state ("since childhood" entails weeks, but they wrote neither
+        a duration nor a frequency): the reasoning draws those implications itself."""
         have = {m.finding for m in matches}
         out = []
         for m in matches:
             if m.state != "present":
                 continue
             for implied in self.kb.findings[m.finding].implies:
-                if implied not in have:
+                if implied not in have and self.kb.findings[implied].kind != "course":
                     have.add(implied)
                     out.append(Match(implied, "present", m.start, m.end, m.text))
         return out
@@ -431,14 +466,31 @@ class Reader:
     def _patterns(self, text: str, tokens: list[Token], lang: Lang, lexicon: list[Match]) -> list[Match]:
         folded = fold(text)
         sentences = [(m.start(), m.end()) for m in re.finditer(r"[^.!?;\n]+", folded)]
-        anchors = [m.start for m in lexicon if self.kb.findings[m.finding].kind in ("symptom", "location")]
+        kinds = self.kb.findings
+        anchors = [m.start for m in lexicon if kinds[m.finding].kind in ("symptom", "location")]
+        parts = self._pieces(tokens)
 
-        def anchored(position: int) -> bool:
-            # the symptom may be named in the same sentence or the one before ("Cramps at night. For months.")
-            for n, (start, end) in enumerate(sentences):
-                if start <= position < end:
-                    first = sentences[n - 1][0] if n else start
-                    return any(first <= a < end for a in anchors)
+        def anchored(start: int, end: int) -> bool:
+            """Is a duration or frequency said of a symptom? Of the findings in its part of the sentence
+            that can last (_DURABLE), the nearest decides ("on omeprazole for three years" is not spasms
+            for years; "ogni notte mi sveglio con i crampi" is a frequency of cramps); with none
+            there, a symptom in the same sentence or the one before, or, when a short sentence names nothing
+            at all ("Been like this for weeks."), anywhere before it."""
+            part = next(((a, b) for a, b in parts if a <= start <= b), None)
+            if part is not None:
+                near = [  # what a duration can be said of: a symptom, or something else the person has
+                    (max(m.start - end, start - m.end, 0), m.finding) for m in lexicon
+                    if part[0] <= m.start <= part[1] and kinds[m.finding].kind in _DURABLE
+                ]
+                if near:
+                    return kinds[min(near)[1]].kind in ("symptom", "location")
+            for n, (first, last) in enumerate(sentences):
+                if first <= start < last:
+                    if any(first <= m.start < last for m in lexicon):
+                        before = sentences[n - 1][0] if n else first
+                        return any(before <= a < last for a in anchors)
+                    # a short sentence that names nothing ("Been like this for weeks.") speaks of the complaint
+                    return len(folded[first:last].split()) <= 8 and any(a < first for a in anchors)
             return False
 
         out = []
@@ -451,7 +503,7 @@ class Reader:
                     value = float(n.replace(",", "."))
                     if (low is not None and value < low) or (high is not None and value > high):
                         continue
-                if self.kb.findings[finding].kind == "course" and not anchored(m.start()):
+                if self.kb.findings[finding].kind == "course" and not anchored(m.start(), m.end()):
                     continue
                 first = next((i for i, t in enumerate(tokens) if t.end > m.start()), None)
                 # an age or a side is not negated by a "not" before it ("I can't move my right leg")
@@ -460,6 +512,12 @@ class Reader:
                 out.append(Match(finding, "absent" if cue else "present", m.start(), m.end(), text[m.start():m.end()], cue))
                 break
         return out
+
+
+_JOINS = frozenset({"and", "then", "so", "e", "ed", "poi", "quindi"})
+#: kinds of finding that a duration or frequency can be said of: the symptoms and where they are, or a
+#: medicine, an illness, a habit, an exposure ("on omeprazole for three years", "in dialisi da 3 anni")
+_DURABLE = frozenset({"symptom", "location", "history", "context", "exposure"})
 
 
 def _contains(clause: list[Token], phrases: list[tuple[str, ...]]) -> bool:
