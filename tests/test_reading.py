@@ -86,7 +86,7 @@ def test_the_pattern_shortcut_never_skips_a_pattern_that_matches(engine):
               for c in yaml.safe_load(p.read_text(encoding="utf-8"))["cases"]]
     checked = 0
     for lang, patterns in engine.reader.patterns.items():
-        for finding, regex, _, _, needs in patterns:
+        for finding, regex, _, _, needs, _ in patterns:
             if needs is None:
                 continue
             for text in map(fold, texts):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import extractOne
@@ -60,6 +60,17 @@ class Match:
     cue: str | None = None
 
 
+class Pattern(NamedTuple):
+    """A regular expression of cues.yaml that turns a number, a duration or a wording into a finding."""
+
+    finding: str
+    regex: re.Pattern[str]
+    low: float | None  # bounds of the captured number `n`
+    high: float | None
+    needs: frozenset[str] | None  # strings of which the text must hold one for the regex to be worth running
+    state: Literal["present", "absent"]  # what a match says of the finding ("2/10": severe pain absent)
+
+
 @dataclass(frozen=True)
 class Reading:
     language: Lang
@@ -92,7 +103,7 @@ class Reader:
         self.pseudo: dict[str, list[tuple[str, ...]]] = {}
         self.terminators: dict[str, frozenset[str]] = {}
         self.window: dict[str, int] = {}
-        self.patterns: dict[str, list[tuple[str, re.Pattern[str], float | None, float | None, frozenset[str] | None]]] = {}
+        self.patterns: dict[str, list[Pattern]] = {}
         self.exclusive: dict[str, set[str]] = {}
         self.post_negation: dict[str, frozenset[str]] = {}
         self.post_negation_words: dict[str, int] = {}
@@ -157,8 +168,8 @@ class Reader:
             self.first_person[lang] = frozenset(fold(w) for w in spec.get("first_person", []))
             self.past[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("past", [])]
             self.patterns[lang] = [
-                (p["finding"], re.compile(strip_accents(p["regex"])), p.get("min"), p.get("max"),
-                 required_strings(strip_accents(p["regex"])))
+                Pattern(p["finding"], re.compile(strip_accents(p["regex"])), p.get("min"), p.get("max"),
+                        required_strings(strip_accents(p["regex"])), p.get("state", "present"))
                 for p in spec_all["patterns"][lang]
                 if p["finding"] in kb.findings
             ]
@@ -319,7 +330,7 @@ class Reader:
         contrast = {"but", "however", "whereas", "while", "ma", "però", "pero", "invece", "mentre", "tuttavia"}
         if commas:  # a change of time starts a new part: "two years ago ... and now my arm is stiff"
             contrast = contrast | {"now", "today", "currently", "lately", "recently", "ora", "adesso", "oggi", "ultimamente"}
-        stops = ".;!?:," if commas else ".;!?:"
+        stops = ".;!?," if commas else ".;!?:"  # a part keeps its colon: "Fever: none"
         clauses: list[tuple[int, int, list[Token]]] = []
         current: list[Token] = []
         for tok in tokens:
@@ -403,7 +414,7 @@ class Reader:
                     past[pi] = _contains(parts[pi][2], self.past[lang])
                 if past[pi]:
                     continue  # "last year I had episodes of breathlessness": history, not this episode
-            if m.state == "present" and ci >= 0 and self._denied_after(clauses[ci][2], m, lang):
+            if m.state == "present" and pi >= 0 and self._denied_after(parts[pi][2], m, lang):
                 m = Match(m.finding, "absent", m.start, m.end, m.text, "no")
             out.append(m)
         return out
@@ -430,7 +441,8 @@ class Reader:
         return [clause[i].start for i in self._cue_starts(words, tuple(self.uncertainty[lang]))]
 
     def _denied_after(self, clause: list[Token], m: Match, lang: Lang) -> bool:
-        """ "Swelling: no", "gonfiore alle gambe no": a denial that closes the clause right after the finding."""
+        """ "Swelling: no", "gonfiore alle gambe no", "crampi alle mani non ne ho, solo ai piedi": a denial
+        that closes the part of the sentence right after the finding."""
         longest = self.post_negation_words[lang]
         after: list[Token] = []
         for t in reversed(clause):  # the content words after the finding, while few enough to be a denial
@@ -494,7 +506,7 @@ class Reader:
             return False
 
         out = []
-        for finding, regex, low, high, needs in self.patterns[lang]:
+        for finding, regex, low, high, needs, state in self.patterns[lang]:
             if needs is not None and not any(n in folded for n in needs):
                 continue  # none of the words the pattern needs is in the text
             for m in regex.finditer(folded):
@@ -506,10 +518,12 @@ class Reader:
                 if self.kb.findings[finding].kind == "course" and not anchored(m.start(), m.end()):
                     continue
                 first = next((i for i, t in enumerate(tokens) if t.end > m.start()), None)
-                # an age or a side is not negated by a "not" before it ("I can't move my right leg")
-                negatable = self.kb.findings[finding].kind not in ("location", "context")
+                # an age or a side is not negated by a "not" before it ("I can't move my right leg"), nor
+                # is a pattern that itself states an absence ("mild", "2/10": not very intense pain)
+                negatable = self.kb.findings[finding].kind not in ("location", "context") and state == "present"
                 cue = self._negated(tokens, first, lang, []) if first is not None and negatable else None
-                out.append(Match(finding, "absent" if cue else "present", m.start(), m.end(), text[m.start():m.end()], cue))
+                read = "absent" if cue or state == "absent" else "present"
+                out.append(Match(finding, read, m.start(), m.end(), text[m.start():m.end()], cue))
                 break
         return out
 
