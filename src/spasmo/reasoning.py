@@ -8,7 +8,7 @@ for each absent one. Findings a condition does not link get the knowledge base's
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Iterable, Literal, Mapping, NamedTuple
 
 import numpy as np
 
@@ -74,9 +74,9 @@ class Evidence:
         return ev
 
 
-@dataclass(frozen=True)
-class Contribution:
-    """How much one of the person's findings moved one condition (a likelihood ratio)."""
+class Contribution(NamedTuple):
+    """How much one of the person's findings moved one condition (a likelihood ratio); a named tuple,
+    since an assessment makes dozens of them."""
 
     finding: str
     state: State
@@ -156,15 +156,23 @@ class Model:
         self.implied = {f.id: list(f.implies) for f in kb.findings.values() if f.implies}
         # red-flag findings: the alarming findings (`flags`) of the emergency and urgent rules
         self.red_flag_findings = red_flag_findings(kb)
-        # rules and escalations as sets, checked with set operations on every assessment
+        # rules and escalations as bit masks over the findings (bit i: finding i), checked with integer
+        # operations on every assessment
+        self._bit = {f: 1 << i for i, f in enumerate(self.findings)}
         self._rules = [
-            (rule, frozenset(rule.all), frozenset(rule.any), frozenset(rule.none)) for rule in kb.rules.values()
+            (rule, self._mask(rule.all), self._mask(rule.any), self._mask(rule.none)) for rule in kb.rules.values()
         ]
         self._escalations = [
-            (i, cond.id, esc, frozenset(esc.all), frozenset(esc.any))
+            (i, cond.id, esc, self._mask(esc.all), self._mask(esc.any))
             for i, cond in enumerate(kb.conditions.values())
             for esc in cond.urgency.escalations
         ]
+
+    def _mask(self, findings: Iterable[str]) -> int:
+        mask = 0
+        for f in findings:
+            mask |= self._bit.get(f, 0)
+        return mask
 
     # -- evidence --------------------------------------------------------------------------
     def _indices(self, evidence: Evidence) -> tuple[list[int], list[int]]:
@@ -194,20 +202,22 @@ class Model:
 
     def _urgency(self, evidence: Evidence) -> tuple[np.ndarray, dict[str, tuple[str, ...]]]:
         present = self._present(evidence)
+        mask = self._mask(present)
         rank = self.default_rank.copy()
         why: dict[str, tuple[str, ...]] = {}
         for i, cid, esc, all_of, any_of in self._escalations:
-            if _fires_sets(all_of, any_of, frozenset(), present) and _RANK[esc.level] < rank[i]:
+            if _fires(all_of, any_of, 0, mask) and _RANK[esc.level] < rank[i]:
                 rank[i] = _RANK[esc.level]
                 why[cid] = tuple(f for f in esc.all + esc.any if f in present)
         return rank, why
 
     def rules(self, evidence: Evidence) -> list[RuleHit]:
         present = self._present(evidence)
+        mask = self._mask(present)
         hits = [
             RuleHit(rule.id, rule.level, tuple(f for f in rule.all + rule.any if f in present))
             for rule, all_of, any_of, none_of in self._rules
-            if _fires_sets(all_of, any_of, none_of, present)
+            if _fires(all_of, any_of, none_of, mask)
         ]
         return sorted(hits, key=lambda h: (_RANK[h.level], h.id))
 
@@ -294,8 +304,9 @@ class Model:
         ]
 
 
-def _fires_sets(all_of: frozenset[str], any_of: frozenset[str], none_of: frozenset[str], present: set[str]) -> bool:
-    return all_of <= present and (not any_of or not any_of.isdisjoint(present)) and none_of.isdisjoint(present)
+def _fires(all_of: int, any_of: int, none_of: int, present: int) -> bool:
+    """All of ``all_of``, at least one of ``any_of`` (if any), none of ``none_of``: masks of findings."""
+    return all_of & present == all_of and (not any_of or bool(any_of & present)) and not none_of & present
 
 
 def red_flag_findings(kb: KnowledgeBase) -> frozenset[str]:

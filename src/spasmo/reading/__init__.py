@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Literal, NamedTuple
 
 from rapidfuzz.distance import Levenshtein
@@ -189,9 +189,10 @@ class Reader:
         else:
             raise ReadingError(f"unknown language {language!r}; use 'en', 'it' or 'auto'")
         tokens = [self._correct(t, lang) for t in tokenize(text, lang)]
+        layout = _Layout(tokens)
         lexicon = self._lexicon(tokens, lang, text)
-        matches = lexicon + self._patterns(text, tokens, lang, lexicon)
-        matches = self._in_context(tokens, lang, self._body_parts_of_symptoms(tokens, matches))
+        matches = lexicon + self._patterns(text, layout, lang, lexicon)
+        matches = self._in_context(layout, lang, self._body_parts_of_symptoms(layout, matches))
         matches += self._implied(matches)
         if language == "auto" and not matches:
             other = foreign_language(text)
@@ -324,51 +325,15 @@ class Reader:
         return False
 
     # -- context: who it is about, how sure, denied afterwards ---------------------------------
-    def _clauses(self, tokens: list[Token], commas: bool) -> list[tuple[int, int, list[Token]]]:
-        """Clauses as (first char, end char, tokens): split at . ; ! ? : and at contrasts (but, ma ...),
-        and at commas when ``commas`` is true."""
-        contrast = {"but", "however", "whereas", "while", "ma", "però", "pero", "invece", "mentre", "tuttavia"}
-        if commas:  # a change of time starts a new part: "two years ago ... and now my arm is stiff"
-            contrast = contrast | {"now", "today", "currently", "lately", "recently", "ora", "adesso", "oggi", "ultimamente"}
-        stops = ".;!?," if commas else ".;!?:"  # a part keeps its colon: "Fever: none"
-        clauses: list[tuple[int, int, list[Token]]] = []
-        current: list[Token] = []
-        for tok in tokens:
-            if (tok.punct and tok.text in stops) or tok.word in contrast:
-                if current:
-                    clauses.append((current[0].start, current[-1].end, current))
-                current = [] if tok.punct else [tok]
-                continue
-            current.append(tok)
-        if current:
-            clauses.append((current[0].start, current[-1].end, current))
-        return clauses
-
-    def _pieces(self, tokens: list[Token]) -> list[tuple[int, int]]:
-        """Parts of sentences split also at "and"/"e" (first char, end char): "in dialisi da 3 anni | e ogni
-        volta ... crampi"."""
-        pieces = []
-        for _, _, clause in self._clauses(tokens, commas=True):
-            piece: list[Token] = []
-            for tok in clause:
-                if tok.word in _JOINS and piece:
-                    pieces.append((piece[0].start, piece[-1].end))
-                    piece = []
-                piece.append(tok)
-            if piece:
-                pieces.append((piece[0].start, piece[-1].end))
-        return pieces
-
-    def _body_parts_of_symptoms(self, tokens: list[Token], matches: list[Match]) -> list[Match]:
+    def _body_parts_of_symptoms(self, layout: _Layout, matches: list[Match]) -> list[Match]:
         """Drop a body part named only as the place of something else: "si è ferito alla mano con un chiodo",
-        "operated on my back": its piece of sentence names a history or an exposure and no symptom. A body part next to a symptom, or on its own ("cramps, mostly the right calf"), stays."""
+        "operated on my back": its piece of sentence names a history or an exposure and no symptom. A body
+        part next to a symptom, or on its own ("cramps, mostly the right calf"), stays."""
         kinds = self.kb.findings
         out = []
-        pieces = None
         for m in matches:
             if kinds[m.finding].kind == "location":
-                pieces = pieces or self._pieces(tokens)
-                piece = next(((a, b) for a, b in pieces if a <= m.start <= b), None)
+                piece = next(((a, b) for a, b in layout.pieces if a <= m.start <= b), None)
                 if piece is not None:
                     inside = {kinds[o.finding].kind for o in matches if piece[0] <= o.start <= piece[1]}
                     if "symptom" not in inside and inside & {"history", "exposure"}:
@@ -376,9 +341,8 @@ class Reader:
             out.append(m)
         return out
 
-    def _in_context(self, tokens: list[Token], lang: Lang, matches: list[Match]) -> list[Match]:
-        clauses = self._clauses(tokens, commas=False)
-        parts = self._clauses(tokens, commas=True)
+    def _in_context(self, layout: _Layout, lang: Lang, matches: list[Match]) -> list[Match]:
+        clauses, parts = layout.clauses, layout.parts
 
         def index_of(m: Match, spans: list[tuple[int, int, list[Token]]]) -> int:
             return next((i for i, (a, b, _) in enumerate(spans) if a <= m.start < b + 1), -1)
@@ -475,12 +439,12 @@ class Reader:
         return out
 
     # -- numbers, durations, frequencies --------------------------------------------------
-    def _patterns(self, text: str, tokens: list[Token], lang: Lang, lexicon: list[Match]) -> list[Match]:
+    def _patterns(self, text: str, layout: _Layout, lang: Lang, lexicon: list[Match]) -> list[Match]:
         folded = fold(text)
         sentences = [(m.start(), m.end()) for m in re.finditer(r"[^.!?;\n]+", folded)]
         kinds = self.kb.findings
         anchors = [m.start for m in lexicon if kinds[m.finding].kind in ("symptom", "location")]
-        parts = self._pieces(tokens)
+        tokens, parts = layout.tokens, layout.pieces
 
         def anchored(start: int, end: int) -> bool:
             """Is a duration or frequency said of a symptom? Of the findings in its part of the sentence
@@ -529,6 +493,58 @@ class Reader:
 
 
 _JOINS = frozenset({"and", "then", "so", "e", "ed", "poi", "quindi"})
+_CONTRAST = frozenset({"but", "however", "whereas", "while", "ma", "però", "pero", "invece", "mentre", "tuttavia"})
+# a change of time starts a new part: "two years ago ... and now my arm is stiff"
+_NOW = frozenset({"now", "today", "currently", "lately", "recently", "ora", "adesso", "oggi", "ultimamente"})
+
+
+def _split(tokens: list[Token], commas: bool) -> list[tuple[int, int, list[Token]]]:
+    """Clauses as (first char, end char, tokens): split at . ; ! ? : and at contrasts (but, ma ...), and,
+    when ``commas`` is true, at commas and at a change of time, keeping a colon ("Fever: none")."""
+    contrast = _CONTRAST | _NOW if commas else _CONTRAST
+    stops = ".;!?," if commas else ".;!?:"
+    clauses: list[tuple[int, int, list[Token]]] = []
+    current: list[Token] = []
+    for tok in tokens:
+        if (tok.punct and tok.text in stops) or tok.word in contrast:
+            if current:
+                clauses.append((current[0].start, current[-1].end, current))
+            current = [] if tok.punct else [tok]
+            continue
+        current.append(tok)
+    if current:
+        clauses.append((current[0].start, current[-1].end, current))
+    return clauses
+
+
+class _Layout:
+    """How a text's tokens fall into clauses, parts and pieces; each computed once per reading, on use."""
+
+    def __init__(self, tokens: list[Token]):
+        self.tokens = tokens
+
+    @cached_property
+    def clauses(self) -> list[tuple[int, int, list[Token]]]:
+        return _split(self.tokens, commas=False)
+
+    @cached_property
+    def parts(self) -> list[tuple[int, int, list[Token]]]:
+        return _split(self.tokens, commas=True)
+
+    @cached_property
+    def pieces(self) -> list[tuple[int, int]]:
+        """Parts split also at "and"/"e": "in dialisi da 3 anni | e ogni volta ... crampi"."""
+        pieces = []
+        for _, _, part in self.parts:
+            piece: list[Token] = []
+            for tok in part:
+                if tok.word in _JOINS and piece:
+                    pieces.append((piece[0].start, piece[-1].end))
+                    piece = []
+                piece.append(tok)
+            if piece:
+                pieces.append((piece[0].start, piece[-1].end))
+        return pieces
 #: kinds of finding that a duration or frequency can be said of: the symptoms and where they are, or a
 #: medicine, an illness, a habit, an exposure ("on omeprazole for three years", "in dialisi da 3 anni")
 _DURABLE = frozenset({"symptom", "location", "history", "context", "exposure"})
