@@ -101,6 +101,7 @@ class Reader:
         self._corrections: dict[tuple[str, str], str] = {}
         self.negation: dict[str, frozenset[str]] = {}
         self.pseudo: dict[str, list[tuple[str, ...]]] = {}
+        self.inability: dict[str, list[tuple[str, ...]]] = {}
         self.terminators: dict[str, frozenset[str]] = {}
         self.window: dict[str, int] = {}
         self.patterns: dict[str, list[Pattern]] = {}
@@ -159,6 +160,7 @@ class Reader:
             spec = spec_all[lang]
             self.negation[lang] = frozenset(w.lower() for w in spec["negation"])
             self.pseudo[lang] = [tuple(fold(p).split()) for p in spec.get("pseudo_negation", [])]
+            self.inability[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("inability", [])]
             self.terminators[lang] = frozenset(w.lower() for w in spec["terminators"])
             self.window[lang] = int(spec.get("window", 6))
             self.post_negation[lang] = frozenset(w.lower() for w in spec.get("post_negation", []))
@@ -287,16 +289,20 @@ class Reader:
                 continue
             seen.add((first, finding))
             cue = (None if (first, finding) in clean else gap_cue.get((first, finding))) or self._negated(
-                tokens, first, lang, covered
+                tokens, first, lang, covered, place=self.kb.findings[finding].kind == "location"
             )
             start, end = tokens[first].start, tokens[last].end
             out.append(Match(finding, "absent" if cue else "present", start, end, original[start:end], cue))
         return out
 
-    def _negated(self, tokens: list[Token], first: int, lang: Lang, covered: list[bool]) -> str | None:
+    def _negated(
+        self, tokens: list[Token], first: int, lang: Lang, covered: list[bool], place: bool = False
+    ) -> str | None:
         """The negation cue that governs the phrase starting at token ``first``, if any.
 
-        Cues inside another matched phrase ("can't open my mouth") do not negate what follows.
+        Cues inside another matched phrase ("can't open my mouth") do not negate what follows. For a body
+        part (``place``), a cue of inability ("I can't move my jaw", "non riesce a muovere la mandibola")
+        says what the person cannot do there, not that it is not there: it negates nothing.
         """
         negation, terminators = self.negation[lang], self.terminators[lang]
         seen_content = 0
@@ -307,6 +313,8 @@ class Reader:
                 return None
             word = tok.word
             if not (covered and covered[i]) and (word in negation or word.endswith("n't")):
+                if place and _starts(tokens, i, self.inability[lang]):
+                    return None
                 if not self._pseudo(tokens, i, lang):
                     return word
             if not tok.stop:
@@ -548,6 +556,11 @@ class _Layout:
 #: kinds of finding that a duration or frequency can be said of: the symptoms and where they are, or a
 #: medicine, an illness, a habit, an exposure ("on omeprazole for three years", "in dialisi da 3 anni")
 _DURABLE = frozenset({"symptom", "location", "history", "context", "exposure"})
+
+
+def _starts(tokens: list[Token], i: int, phrases: list[tuple[str, ...]]) -> bool:
+    """Does one of ``phrases`` (token texts) start at token ``i``?"""
+    return any(tuple(t.text for t in tokens[i : i + len(p)]) == p for p in phrases)
 
 
 def _contains(clause: list[Token], phrases: list[tuple[str, ...]]) -> bool:
