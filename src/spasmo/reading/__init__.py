@@ -102,12 +102,14 @@ class Reader:
         self.negation: dict[str, frozenset[str]] = {}
         self.pseudo: dict[str, list[tuple[str, ...]]] = {}
         self.inability: dict[str, list[tuple[str, ...]]] = {}
+        self.real_negation: dict[str, list[tuple[str, ...]]] = {}
         self.terminators: dict[str, frozenset[str]] = {}
         self.window: dict[str, int] = {}
         self.patterns: dict[str, list[Pattern]] = {}
         self.exclusive: dict[str, set[str]] = {}
         self.post_negation: dict[str, frozenset[str]] = {}
         self.post_negation_words: dict[str, int] = {}
+        self.answers_no: dict[str, frozenset[str]] = {}
         self.uncertainty: dict[str, list[tuple[str, ...]]] = {}
         self.relatives: dict[str, frozenset[str]] = {}
         self.first_person: dict[str, frozenset[str]] = {}
@@ -161,10 +163,15 @@ class Reader:
             self.negation[lang] = frozenset(w.lower() for w in spec["negation"])
             self.pseudo[lang] = [tuple(fold(p).split()) for p in spec.get("pseudo_negation", [])]
             self.inability[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("inability", [])]
+            self.real_negation[lang] = [tuple(fold(p).split()) for p in spec.get("not_pseudo", [])]
             self.terminators[lang] = frozenset(w.lower() for w in spec["terminators"])
             self.window[lang] = int(spec.get("window", 6))
             self.post_negation[lang] = frozenset(w.lower() for w in spec.get("post_negation", []))
             self.post_negation_words[lang] = max((len(w.split()) for w in self.post_negation[lang]), default=0)
+            # a one-word answer to the writer's own question that denies it ("Swelling? No.", "Not that I know")
+            self.answers_no[lang] = frozenset(w for w in self.post_negation[lang] if " " not in w) | frozenset(
+                w.lower() for w in spec.get("answers_no", [])
+            )
             self.uncertainty[lang] = [tuple(fold(p).split()) for p in spec.get("uncertainty", [])]
             self.relatives[lang] = frozenset(fold(w) for w in spec.get("relatives", []))
             self.first_person[lang] = frozenset(fold(w) for w in spec.get("first_person", []))
@@ -191,8 +198,8 @@ class Reader:
         else:
             raise ReadingError(f"unknown language {language!r}; use 'en', 'it' or 'auto'")
         tokens = [self._correct(t, lang) for t in tokenize(text, lang)]
-        layout = _Layout(tokens)
-        lexicon = self._lexicon(tokens, lang, text)
+        layout = _Layout(text, tokens)
+        lexicon = self._times_of_symptoms(layout, self._lexicon(tokens, lang, text))
         matches = lexicon + self._patterns(text, layout, lang, lexicon)
         matches = self._in_context(layout, lang, self._body_parts_of_symptoms(layout, matches))
         matches += self._implied(matches)
@@ -323,6 +330,13 @@ class Reader:
         return None
 
     def _pseudo(self, tokens: list[Token], i: int, lang: Lang) -> bool:
+        """Is the cue at token ``i`` part of a phrase that does not negate ("non solo", "se non"), and not
+        of one that does after all ("anche se non")?"""
+        for phrase in self.real_negation[lang]:
+            for offset in range(len(phrase)):
+                j = i - offset
+                if j >= 0 and tuple(t.text for t in tokens[j : j + len(phrase)]) == phrase:
+                    return False
         for phrase in self.pseudo[lang]:
             for offset in range(len(phrase)):
                 j = i - offset
@@ -386,7 +400,9 @@ class Reader:
                     past[pi] = _contains(parts[pi][2], self.past[lang])
                 if past[pi]:
                     continue  # "last year I had episodes of breathlessness": history, not this episode
-            if m.state == "present" and pi >= 0 and self._denied_after(parts[pi][2], m, lang):
+            if m.state == "present" and pi >= 0 and (
+                self._denied_after(parts[pi][2], m, lang) or self._answered_no(layout, pi, lang)
+            ):
                 m = Match(m.finding, "absent", m.start, m.end, m.text, "no")
             out.append(m)
         return out
@@ -430,6 +446,18 @@ class Reader:
         tail = " ".join(t.word for t in after)
         return tail in self.post_negation[lang] or (len(after) == 1 and after[0].word in self.post_negation[lang])
 
+    def _answered_no(self, layout: _Layout, pi: int, lang: Lang) -> bool:
+        """A question the writer answers with a denial: "Swelling? Not that I can see.", "Febbre? No"."""
+        parts, tokens = layout.parts, layout.tokens
+        if pi + 1 >= len(parts):
+            return False
+        end = parts[pi][1]
+        mark = next((t for t in tokens if t.start >= end), None)
+        if mark is None or mark.text != "?":
+            return False
+        answer = next((t.word for t in parts[pi + 1][2] if not t.punct), None)
+        return answer is not None and answer in self.answers_no[lang]
+
     def _implied(self, matches: list[Match]) -> list[Match]:
         """What a present finding entails (an eyelid twitch is in the face), with the same span.
 
@@ -447,35 +475,64 @@ class Reader:
         return out
 
     # -- numbers, durations, frequencies --------------------------------------------------
-    def _patterns(self, text: str, layout: _Layout, lang: Lang, lexicon: list[Match]) -> list[Match]:
-        folded = fold(text)
-        sentences = [(m.start(), m.end()) for m in re.finditer(r"[^.!?;\n]+", folded)]
+    def _said_of_a_symptom(self, layout: _Layout, lexicon: list[Match], start: int, end: int) -> bool:
+        """Is a duration, a frequency or a time of day (at ``start:end``) said of a symptom?
+
+        Of the findings in its piece of the sentence that can last (_DURABLE), the nearest decides ("on
+        omeprazole for three years" is not spasms for years; "ogni notte mi sveglio con i crampi" is a
+        frequency of cramps); with none there, a symptom in the same sentence or the one before, or, when
+        a short sentence names nothing at all ("Been like this for weeks."), anywhere before it.
+        """
         kinds = self.kb.findings
+        piece = next(((a, b) for a, b in layout.pieces if a <= start <= b), None)
+        if piece is not None:
+            near = [  # what a duration can be said of: a symptom, or something else the person has
+                (max(m.start - end, start - m.end, 0), m.finding) for m in lexicon
+                if piece[0] <= m.start <= piece[1] and kinds[m.finding].kind in _DURABLE
+            ]
+            if near:
+                return kinds[min(near)[1]].kind in ("symptom", "location")
         anchors = [m.start for m in lexicon if kinds[m.finding].kind in ("symptom", "location")]
-        tokens, parts = layout.tokens, layout.pieces
+        sentences = layout.sentences
+        for n, (first, last) in enumerate(sentences):
+            if first <= start < last:
+                if any(first <= m.start < last for m in lexicon if not (m.start == start and m.end == end)):
+                    before = sentences[n - 1][0] if n else first
+                    return any(before <= a < last for a in anchors)
+                # a short sentence that names nothing ("Been like this for weeks.") speaks of the complaint
+                return len(layout.folded[first:last].split()) <= 8 and any(a < first for a in anchors)
+        return False
+
+    def _times_of_symptoms(self, layout: _Layout, lexicon: list[Match]) -> list[Match]:
+        """Keep a time of day only when it is said of a symptom: not "I sleep 5 hours a night", "I take my
+        statin at night", "night shifts" (red flags are always kept)."""
+        kinds = self.kb.findings
+
+        def of_a_symptom(t: Match) -> bool:
+            # said of something else in its piece of the sentence: a medicine, an illness, a habit, an
+            # exposure, or the person's sleep ("I take my statin at night", "sleeping 5 hours a night")
+            piece = next(((a, b) for a, b in layout.pieces if a <= t.start <= b), (t.start, t.end))
+            inside = [m for m in lexicon if piece[0] <= m.start <= piece[1] and m is not t]
+            if any(kinds[m.finding].kind in ("symptom", "location") for m in inside):
+                return True
+            if any(kinds[m.finding].kind in ("history", "context", "exposure") or m.finding in _ABOUT_SLEEP
+                   for m in inside):
+                return False
+            return self._said_of_a_symptom(layout, lexicon, t.start, t.end)
+
+        return [
+            m for m in lexicon
+            if kinds[m.finding].kind != "timing" or m.finding in self.red_flags or m.state != "present"
+            or of_a_symptom(m)
+        ]
+
+    def _patterns(self, text: str, layout: _Layout, lang: Lang, lexicon: list[Match]) -> list[Match]:
+        folded = layout.folded
+        kinds = self.kb.findings
+        tokens = layout.tokens
 
         def anchored(start: int, end: int) -> bool:
-            """Is a duration or frequency said of a symptom? Of the findings in its part of the sentence
-            that can last (_DURABLE), the nearest decides ("on omeprazole for three years" is not spasms
-            for years; "ogni notte mi sveglio con i crampi" is a frequency of cramps); with none
-            there, a symptom in the same sentence or the one before, or, when a short sentence names nothing
-            at all ("Been like this for weeks."), anywhere before it."""
-            part = next(((a, b) for a, b in parts if a <= start <= b), None)
-            if part is not None:
-                near = [  # what a duration can be said of: a symptom, or something else the person has
-                    (max(m.start - end, start - m.end, 0), m.finding) for m in lexicon
-                    if part[0] <= m.start <= part[1] and kinds[m.finding].kind in _DURABLE
-                ]
-                if near:
-                    return kinds[min(near)[1]].kind in ("symptom", "location")
-            for n, (first, last) in enumerate(sentences):
-                if first <= start < last:
-                    if any(first <= m.start < last for m in lexicon):
-                        before = sentences[n - 1][0] if n else first
-                        return any(before <= a < last for a in anchors)
-                    # a short sentence that names nothing ("Been like this for weeks.") speaks of the complaint
-                    return len(folded[first:last].split()) <= 8 and any(a < first for a in anchors)
-            return False
+            return self._said_of_a_symptom(layout, lexicon, start, end)
 
         out = []
         for finding, regex, low, high, needs, state in self.patterns[lang]:
@@ -500,6 +557,8 @@ class Reader:
         return out
 
 
+#: findings about the person's sleep: a time of night next to them is not when the spasms come
+_ABOUT_SLEEP = frozenset({"caffeine_or_poor_sleep"})
 _JOINS = frozenset({"and", "then", "so", "e", "ed", "poi", "quindi"})
 _CONTRAST = frozenset({"but", "however", "whereas", "while", "ma", "però", "pero", "invece", "mentre", "tuttavia"})
 # a change of time starts a new part: "two years ago ... and now my arm is stiff"
@@ -526,10 +585,19 @@ def _split(tokens: list[Token], commas: bool) -> list[tuple[int, int, list[Token
 
 
 class _Layout:
-    """How a text's tokens fall into clauses, parts and pieces; each computed once per reading, on use."""
+    """How a text's tokens fall into sentences, clauses, parts and pieces; each computed once per reading,
+    on use."""
 
-    def __init__(self, tokens: list[Token]):
-        self.tokens = tokens
+    def __init__(self, text: str, tokens: list[Token]):
+        self.text, self.tokens = text, tokens
+
+    @cached_property
+    def folded(self) -> str:
+        return fold(self.text)
+
+    @cached_property
+    def sentences(self) -> list[tuple[int, int]]:
+        return [(m.start(), m.end()) for m in re.finditer(r"[^.!?;\n]+", self.folded)]
 
     @cached_property
     def clauses(self) -> list[tuple[int, int, list[Token]]]:
