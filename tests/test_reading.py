@@ -77,7 +77,7 @@ def test_uncertain_red_flags_are_kept_for_safety(engine):
 def test_the_pattern_shortcut_never_skips_a_pattern_that_matches(engine):
     """Each number/duration pattern runs only when a string it needs is in the text; that set is
     derived from the pattern, and must hold for every text of the corpora and cases it matches."""
-    from spasmo.reading.text import fold, required_strings
+    from spasmo.reading.text import DIGIT, fold, needs_text, required_strings
 
     root = Path(__file__).resolve().parent.parent
     texts = [t["text"] for p in sorted((root / "benchmarks" / "reading").glob("corpus_*.yaml"))
@@ -92,9 +92,10 @@ def test_the_pattern_shortcut_never_skips_a_pattern_that_matches(engine):
             for text in map(fold, texts):
                 if regex.search(text):
                     checked += 1
-                    assert any(n in text for n in needs), (lang, finding, regex.pattern, text)
+                    assert any(n in needs_text(text) for n in needs), (lang, finding, regex.pattern, text)
     assert checked > 50
     assert required_strings(r"(?:last(?:s|ed)?|for)\s+(?P<n>\d+)\s*min") == {"last", "for"}
     assert required_strings(r"\b(?:left|right)? calf") == {" calf"}
     assert required_strings(r"(?:a|b)x") is None  # a one-letter string would skip nothing
     assert required_strings(r"[") is None  # a pattern that does not parse: no shortcut
+    assert required_strings(r"(?P<n>\d{2})\s?(?:m|f)\b") == {DIGIT}  # a number: the text must hold a digit

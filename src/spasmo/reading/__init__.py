@@ -28,6 +28,7 @@ from .text import (
     MAX_CHARS,
     Lang,
     ReadingError,
+    needs_text,
     required_strings,
     Token,
     cues,
@@ -535,8 +536,9 @@ class Reader:
             return self._said_of_a_symptom(layout, lexicon, start, end)
 
         out = []
+        haystack = needs_text(folded)
         for finding, regex, low, high, needs, state in self.patterns[lang]:
-            if needs is not None and not any(n in folded for n in needs):
+            if needs is not None and not any(n in haystack for n in needs):
                 continue  # none of the words the pattern needs is in the text
             for m in regex.finditer(folded):
                 n = m.groupdict().get("n")

@@ -16,7 +16,7 @@ import yaml
 
 __all__ = [
     "LANGUAGES", "MAX_CHARS", "Lang", "ReadingError", "Token",
-    "cues", "fold", "is_word", "required_strings", "stem", "stopset", "strip_accents", "tokenize",
+    "DIGIT", "cues", "fold", "is_word", "needs_text", "required_strings", "stem", "stopset", "strip_accents", "tokenize",
 ]
 
 LANGUAGES = ("en", "it")
@@ -135,6 +135,15 @@ def tokenize(text: str, lang: Lang) -> list[Token]:
     return tokens
 
 
+#: stands for "any digit" among the strings a pattern needs; `needs_text` appends it to a text with digits
+DIGIT = "\x00\x00"
+
+
+def needs_text(folded: str) -> str:
+    """The text in which to look for the strings a pattern needs: itself, marked when it holds a digit."""
+    return folded + DIGIT if any(ch.isdigit() for ch in folded) else folded
+
+
 def required_strings(pattern: str) -> frozenset[str] | None:
     """Literal strings of which every match of ``pattern`` contains at least one, or None if unknown.
 
@@ -171,6 +180,8 @@ def required_strings(pattern: str) -> frozenset[str] | None:
                 found = None if any(b is None for b in branches) else set().union(*branches)  # type: ignore[arg-type]
             elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and av[0] >= 1:
                 found = within(av[2])
+            elif op is sre.IN and list(av) == [(sre.CATEGORY, sre.CATEGORY_DIGIT)]:
+                found = {DIGIT}  # \d: the text must hold a digit (see `needs_text`)
             if found is not None:
                 options.append(found)
         if run:
