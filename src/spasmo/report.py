@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import textwrap
 from typing import Any
 
@@ -110,6 +109,8 @@ CHAIN_LABELS: dict[str, dict[str, str]] = {
 
 _SHOWN = 5
 _MIN_SHOWN = 0.01
+#: a finding is shown as moving a condition when its likelihood ratio is beyond 1.25 either way
+_MOVES = 1.25
 
 
 def _lr_text(lr: float) -> str:
@@ -173,7 +174,7 @@ def build_report(kb: KnowledgeBase, assessment: Assessment, language: str) -> di
                 "direction": "towards" if c.likelihood_ratio >= 1 else "away",
             }
             for c in ranked.contributions
-            if abs(math.log(c.likelihood_ratio)) > math.log(1.25)
+            if c.likelihood_ratio > _MOVES or c.likelihood_ratio < 1 / _MOVES
         ]
         if ranked.id == OTHER:
             conditions.append(
