@@ -114,6 +114,8 @@ class Reader:
         self.uncertainty: dict[str, list[tuple[str, ...]]] = {}
         self.relatives: dict[str, frozenset[str]] = {}
         self.first_person: dict[str, frozenset[str]] = {}
+        self.third_person: dict[str, frozenset[str]] = {}
+        self.nobody: dict[str, frozenset[str]] = {}
         self.past: dict[str, list[tuple[str, ...]]] = {}
         # red flags are kept even when the writer is unsure of them (the same set the reasoning uses)
         self.red_flags = {f for rule in kb.rules.values() if rule.level in ("emergency", "urgent") for f in rule.red_flags}
@@ -176,6 +178,8 @@ class Reader:
             self.uncertainty[lang] = [tuple(fold(p).split()) for p in spec.get("uncertainty", [])]
             self.relatives[lang] = frozenset(fold(w) for w in spec.get("relatives", []))
             self.first_person[lang] = frozenset(fold(w) for w in spec.get("first_person", []))
+            self.third_person[lang] = frozenset(fold(w) for w in spec.get("third_person", []))
+            self.nobody[lang] = frozenset(w.lower() for w in spec.get("nobody", []))
             self.past[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("past", [])]
             self.patterns[lang] = [
                 Pattern(p["finding"], re.compile(strip_accents(p["regex"])), p.get("min"), p.get("max"),
@@ -299,6 +303,8 @@ class Reader:
             cue = (None if (first, finding) in clean else gap_cue.get((first, finding))) or self._negated(
                 tokens, first, lang, covered, place=self.kb.findings[finding].kind == "location"
             )
+            if cue in self.nobody[lang] and self.kb.findings[finding].kind != "history":
+                cue = None  # "nobody in my family gets cramps" denies the family history, not the writer's cramps
             start, end = tokens[first].start, tokens[last].end
             out.append(Match(finding, "absent" if cue else "present", start, end, original[start:end], cue))
         return out
@@ -379,6 +385,15 @@ class Reader:
         about_other = [
             any(t.text in relatives for t in c) and not any(t.text in first_person for t in c) for _, _, c in parts
         ]
+        # "My mum had the same, she's 79 now": a part that goes on about "she" or "he", with no "I", is about
+        # the relative just named
+        third = self.third_person[lang]
+        for i in range(1, len(parts)):
+            c = parts[i][2]
+            if not about_other[i] and about_other[i - 1] and c and c[0].text in third and not any(
+                t.text in first_person for t in c
+            ):
+                about_other[i] = True
         about_self = [
             (not other) and any(t.text in first_person or t.text in possessive for t in c)
             for other, (_, _, c) in zip(about_other, parts)
