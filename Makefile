@@ -64,11 +64,15 @@ bench-web: install
 	@command -v wrk >/dev/null || (apt-get update -qq && $(APT_INSTALL) wrk)
 	$(BIN)/python benchmarks/web_speed.py
 
-## bench-load: 100 simulated people run whole interviews over HTTP for 2 minutes, then again with the server
-## SIGKILLed and restarted every 40 s; every acknowledged answer must be stored (docs/performance.md)
-bench-load: install-test
+## bench-load: 100 simulated people run whole interviews over HTTP for 2 minutes, in five configurations: SQLite,
+## SQLite with the server SIGKILLed and restarted every 40 s, the same two on PostgreSQL, and two servers on one
+## PostgreSQL; no request may finally fail and every acknowledged answer must be stored (docs/performance.md)
+bench-load: install-test test-session-tools
 	$(BIN)/python benchmarks/load_faults.py --people 100 --seconds 120
 	$(BIN)/python benchmarks/load_faults.py --people 100 --seconds 120 --kill-every 40
+	$(BIN)/python benchmarks/load_faults.py --people 100 --seconds 120 --postgres
+	$(BIN)/python benchmarks/load_faults.py --people 100 --seconds 120 --postgres --kill-every 40
+	$(BIN)/python benchmarks/load_faults.py --people 100 --seconds 120 --postgres --servers 2
 
 ## bench-interview: how long choosing the next question takes (docs/interview.md)
 bench-interview: install

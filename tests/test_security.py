@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from spasmo import storage
 from spasmo.api import MAX_BODY_BYTES
 from spasmo.app import create_app
-from spasmo.security import RATE_LIMIT_ENV, RateLimit, rate_limit_from_env
+from spasmo.security import CSP, DOCS_CSP, RATE_LIMIT_ENV, RateLimit, rate_limit_from_env
 from spasmo.session_service import SQLiteSessions
 from spasmo.web import router as web_router
 
@@ -85,11 +85,20 @@ def test_templates_hold_no_inline_script_handler_or_style():
         assert "javascript:" not in html, template.name
 
 
-def test_the_api_docs_page_alone_gets_the_looser_policy_it_needs(client):
-    docs = client.get("/docs").headers["content-security-policy"]
-    page = client.get("/").headers["content-security-policy"]
-    assert "cdn.jsdelivr.net" in docs and "frame-ancestors 'none'" in docs
-    assert "cdn.jsdelivr.net" not in page and "'unsafe-inline'" not in page
+def test_the_api_documentation_is_served_from_here_under_a_policy_that_names_no_other_host(client):
+    docs, redoc, page = (client.get(path) for path in ("/docs", "/redoc", "/"))
+    assert docs.headers["content-security-policy"] == page.headers["content-security-policy"] == CSP
+    assert redoc.headers["content-security-policy"] == DOCS_CSP  # ReDoc alone: inline styles and a blob: worker
+    for response in (docs, redoc):
+        policy = response.headers["content-security-policy"]
+        assert "http" not in policy and "'unsafe-eval'" not in policy and "frame-ancestors 'none'" in policy
+        assert "script-src 'self';" in policy  # no inline script on either page
+        for tag in re.findall(r"<(?:script|link)\b[^>]*>", response.text):
+            assert "//" not in tag, tag  # every script and style sheet comes from /static
+        assert not re.search(r"<script\b[^>]*>[^<]", response.text), "an inline script"
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-init.js", "redoc.standalone.js",
+                  "swagger-ui.LICENSE.txt", "redoc.LICENSE.txt"):
+        assert client.get(f"/static/{asset}").status_code == 200, asset
 
 
 # -- rate limit ------------------------------------------------------------------------------------

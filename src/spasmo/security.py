@@ -19,14 +19,14 @@ __all__ = ["CSP", "DOCS_CSP", "RATE_LIMIT_ENV", "RateLimit", "SecurityHeaders", 
 #: forms post only here, and no other site may frame the page (clickjacking).
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-#: FastAPI's /docs and /redoc load Swagger UI and ReDoc from a CDN with an inline start-up script; they
-#: show no one's data, so they alone get a looser policy (docs/security.md) rather than being dropped.
-DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-            "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-            "font-src https://fonts.gstatic.com; worker-src blob:; object-src 'none'; base-uri 'none'; "
-            "frame-ancestors 'none'")
-_DOCS_PATHS = ("/docs", "/redoc")
+#: /redoc (ReDoc, served from here with the rest of the API's documentation: api_docs.py) takes everything from
+#: this server and runs no inline script either; it differs from the page's policy only in inline styles
+#: (ReDoc styles its elements as it draws them) and the search worker it starts from a blob: URL. It shows
+#: no one's data. /docs (Swagger UI) needs nothing beyond the page's policy, and gets it.
+DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+            "form-action 'self'; frame-ancestors 'none'")
+_DOCS_PATHS = ("/redoc",)
 
 _HEADERS = {
     b"x-content-type-options": b"nosniff",

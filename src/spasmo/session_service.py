@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .engine import Engine
-from .interview import DONT_KNOW, Answer, Interview, Question, Step
+from .interview import DONT_KNOW, Answer, InterviewError, Interview, Question, QuestionNotAskedError, Step
 from .reading import Reading
 
 __all__ = [
@@ -48,6 +48,10 @@ class UnknownSessionError(KeyError):
         return str(self.args[0])
 
 
+class AnswerConflict(Exception):
+    """Another answer was stored between reading a session and storing one (two requests at once)."""
+
+
 @dataclass
 class Record:
     """What a store keeps of one session."""
@@ -62,7 +66,10 @@ class Record:
 class SessionStore(Protocol):
     def create(self, text: str, language: str) -> str: ...
     def get(self, session_id: str) -> Record: ...
-    def add_answer(self, session_id: str, answer: Answer) -> None: ...
+    def add_answer(self, session_id: str, answer: Answer, after: int | None = None) -> None:
+        """Store ``answer`` after the ``after`` answers the caller saw (None: after whatever is there). When
+        another answer was stored since, the same answer is taken as stored already (a retried request);
+        anything else raises AnswerConflict."""
     def pop_answer(self, session_id: str) -> None: ...
     def set_corrections(self, session_id: str, corrections: dict[str, str]) -> None: ...
     def delete(self, session_id: str) -> bool: ...
@@ -133,10 +140,19 @@ class SQLiteSessions:
         ]
         return Record(session_id, row[0], row[1], json.loads(row[2]), answers)
 
-    def add_answer(self, session_id: str, answer: Answer) -> None:
-        with self._db() as db:
-            n = db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM answers WHERE session = ?", (session_id,)).fetchone()[0]
-            db.execute("INSERT INTO answers VALUES (?, ?, ?, ?)", (session_id, n, answer.question, json.dumps(answer.value)))
+    def add_answer(self, session_id: str, answer: Answer, after: int | None = None) -> None:
+        db = self._db()
+        with db:
+            db.execute("BEGIN IMMEDIATE")  # the write lock first: the count and the insert see the same rows
+            last = db.execute("SELECT n, question, value FROM answers WHERE session = ? ORDER BY n DESC LIMIT 1",
+                              (session_id,)).fetchone()
+            stored = int(last[0]) if last else 0
+            if after is not None and stored != after:
+                if stored == after + 1 and last[1] == answer.question and json.loads(last[2]) == answer.value:
+                    return
+                raise AnswerConflict(f"session {session_id!r} holds {stored} answers, not {after}")
+            db.execute("INSERT INTO answers VALUES (?, ?, ?, ?)",
+                       (session_id, stored + 1, answer.question, json.dumps(answer.value)))
 
     def pop_answer(self, session_id: str) -> None:
         with self._db() as db:
@@ -175,11 +191,13 @@ class InterviewStorage:
     text, language and answers, with the corrections (which it has no place for) in a small SQLite
     table beside it, removed with the session."""
 
-    def __init__(self, corrections: SQLiteSessions | None = None):
+    def __init__(self, corrections: SQLiteSessions | None = None, connections: int = 1):
         from . import storage  # noqa: PLC0415
 
         self._storage = storage
-        self._local = threading.local()  # its SQLite connection belongs to the thread that opened it
+        self._connections = connections  # threads that may use the store at once: PostgreSQL's pool size
+        self._shared: Any = None  # the PostgreSQL store, one pool for every thread
+        self._local = threading.local()  # a SQLite store's connection belongs to the thread that opened it
         self._side = corrections or SQLiteSessions(_data_dir() / "web-corrections.sqlite")
         self._swept = float("-inf")
 
@@ -194,9 +212,18 @@ class InterviewStorage:
         self._side.keep_only({s.id for s in self._store().list()})
 
     def _store(self) -> Any:
+        if self._shared is not None:
+            return self._shared
         store = getattr(self._local, "store", None)
         if store is None:
-            store = self._local.store = self._storage.open_store()
+            with _opening:  # one PostgreSQL pool per process, however many threads ask for it at once
+                if self._shared is not None:
+                    return self._shared
+                store = self._storage.open_store(connections=self._connections)
+                if store.shared:
+                    self._shared = store
+                else:
+                    self._local.store = store
         return store
 
     def create(self, text: str, language: str) -> str:
@@ -214,8 +241,13 @@ class InterviewStorage:
         return Record(stored.id, stored.language, stored.text, corrections,
                       [Answer(a.question, a.value) for a in stored.answers])
 
-    def add_answer(self, session_id: str, answer: Answer) -> None:
-        self._store().add_answer(session_id, answer.question, answer.value)
+    def add_answer(self, session_id: str, answer: Answer, after: int | None = None) -> None:
+        try:
+            self._store().add_answer(session_id, answer.question, answer.value, after=after)
+        except self._storage.AnswerConflictError as exc:
+            raise AnswerConflict(str(exc)) from None
+        except self._storage.UnknownSessionError:
+            raise UnknownSessionError(f"no interview {session_id!r}: it was never started, or it was deleted") from None
 
     def pop_answer(self, session_id: str) -> None:
         self._store().remove_last_answer(session_id)
@@ -232,12 +264,21 @@ class InterviewStorage:
             return False
         return True
 
+    def close(self) -> None:
+        """Close the shared store (PostgreSQL's pool); a thread's SQLite store closes with its thread."""
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
 
-def default_store() -> SessionStore:
-    """The interview issue's store (SQLite under SPASMO_DATA_DIR, or PostgreSQL by SPASMO_DATABASE_URL);
-    this module's SQLite file when that store is not there."""
+
+_opening = threading.Lock()
+
+
+def default_store(connections: int = 1) -> SessionStore:
+    """The interview issue's store (SQLite under SPASMO_DATA_DIR, or PostgreSQL by SPASMO_DATABASE_URL, with a
+    pool of ``connections``); this module's SQLite file when that store is not there."""
     try:
-        return InterviewStorage()
+        return InterviewStorage(connections=connections)
     except ImportError:
         return SQLiteSessions()
 
@@ -286,11 +327,38 @@ class Sessions:
         return self._replay(self.store.get(session_id))
 
     def answer(self, session_id: str, question: str, value: Any) -> Session:
-        """Check the answer against the question being asked, then store it."""
-        session = self.get(session_id)
-        answer = session.interview.answer(question, value)
-        self.store.add_answer(session_id, answer)
-        return self.get(session_id)
+        """Check the answer against the question being asked, then store it.
+
+        Answering again the question answered last, with the same value, changes nothing and is not an
+        error: it is a request sent again because its reply was lost (a dropped connection, a restart),
+        and the interview as it stands is returned. Two answers at once to one session are stored one
+        after the other, as if they had come in turn.
+        """
+        for _ in range(3):
+            session = self.get(session_id)
+            seen = len(session.interview.answers)
+            try:
+                answer = session.interview.answer(question, value)
+            except QuestionNotAskedError:
+                if self._repeats_last(session, question, value):
+                    return session
+                raise
+            try:
+                self.store.add_answer(session_id, answer, after=seen)
+            except AnswerConflict:
+                continue  # another request stored an answer meanwhile: judge this one against the new state
+            session.record.answers.append(answer)  # the interview holds it already: no need to read it back
+            return session
+        raise InterviewError("the interview changed while this answer was being stored; read it again")
+
+    def _repeats_last(self, session: Session, question: str, value: Any) -> bool:
+        answers = session.interview.answers
+        if not answers or answers[-1].question != question:
+            return False
+        try:
+            return self.engine.planner.questions[question].parse(value) == answers[-1].value
+        except InterviewError:
+            return False
 
     def back(self, session_id: str) -> Session:
         """Take back the last answer (nothing happens when there is none)."""

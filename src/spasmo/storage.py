@@ -3,9 +3,11 @@
 Where: ``SPASMO_DATABASE_URL`` (``postgresql://...``) selects PostgreSQL; otherwise a SQLite file
 ``sessions.sqlite3`` in ``SPASMO_DATA_DIR`` or the user's data directory (platformdirs). Each
 answer is written in its own transaction when it is given, so an interview resumes where it
-stopped after a crash. Deleting a session removes everything the person wrote (their text and
-every answer); SQLite overwrites deleted content (``secure_delete``). Nothing here logs what a
-person wrote, and no message quotes it.
+stopped after a crash. The PostgreSQL store is one pool of connections shared by all the threads of
+a process (psycopg_pool), each checked before use, so a restart of the database server costs no
+request; the SQLite store holds one connection and belongs to the thread that opened it. Deleting a
+session removes everything the person wrote (their text and every answer); SQLite overwrites deleted
+content (``secure_delete``). Nothing here logs what a person wrote, and no message quotes it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ __all__ = [
     "DATA_DIR_ENV",
     "DATABASE_URL_ENV",
     "SESSION_DAYS_ENV",
+    "AnswerConflictError",
     "Session",
     "SessionSummary",
     "StorageError",
@@ -64,10 +67,17 @@ _SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS spasmo_sessions_updated ON spasmo_sessions (updated)",
 )
+#: An advisory-lock key (any constant): processes that start together create the tables in turn, since
+#: concurrent `CREATE TABLE IF NOT EXISTS` in PostgreSQL can fail on a duplicate type
+_SCHEMA_LOCK = 0x5350_4153_4D4F
 
 
 class StorageError(Exception):
     """The session database cannot be used; the message says which one and why (never what a person wrote)."""
+
+
+class AnswerConflictError(StorageError):
+    """Another answer was stored since the caller read the session (two requests at once); read it again."""
 
 
 class UnknownSessionError(StorageError, KeyError):
@@ -124,6 +134,8 @@ class Store(ABC):
     where: str
     #: a session untouched for longer is expired: never shown again, and purged (SPASMO_SESSION_DAYS)
     max_age_days: float = DEFAULT_SESSION_DAYS
+    #: whether one instance may serve every thread of a process (else one per thread)
+    shared: bool = False
 
     @abstractmethod
     @contextmanager
@@ -183,16 +195,27 @@ class Store(ABC):
             ).fetchall()
         return [SessionSummary(r[0], r[1], r[2], r[3], r[4], int(r[5])) for r in rows]
 
-    def add_answer(self, session_id: str, question: str, value: Any) -> StoredAnswer:
-        """Store one answer, after the ones already given, at once (its own transaction)."""
+    def add_answer(self, session_id: str, question: str, value: Any, *, after: int | None = None) -> StoredAnswer:
+        """Store one answer, after the ones already given, at once (its own transaction).
+
+        ``after`` is how many answers the caller saw when it chose the question. If another answer has been
+        stored since, the same answer to the same question (a request sent again because its reply was lost)
+        is taken as stored already and returned, without a second row; anything else raises
+        :class:`AnswerConflictError`, and the caller reads the session again.
+        """
         self._check(session_id)
         now = _now()
         with self._transaction() as cur:
             self._lock(cur, session_id)
-            seq = self._run(cur, "SELECT COALESCE(MAX(seq), 0) + 1 FROM spasmo_answers WHERE session = ?",
-                            (session_id,)).fetchone()[0]
+            last = self._run(cur, "SELECT seq, question, value, answered FROM spasmo_answers WHERE session = ? "
+                                  "ORDER BY seq DESC LIMIT 1", (session_id,)).fetchone()
+            stored = int(last[0]) if last else 0  # seq runs 1..n without gaps: only the last one is taken back
+            if after is not None and stored != after:
+                if stored == after + 1 and last[1] == question and json.loads(last[2]) == value:
+                    return StoredAnswer(question, value, last[3])
+                raise AnswerConflictError(f"session {session_id!r} holds {stored} answers, not {after}: read it again")
             self._run(cur, "INSERT INTO spasmo_answers (session, seq, question, value, answered) "
-                           "VALUES (?, ?, ?, ?, ?)", (session_id, seq, question, json.dumps(value), now))
+                           "VALUES (?, ?, ?, ?, ?)", (session_id, stored + 1, question, json.dumps(value), now))
             self._run(cur, "UPDATE spasmo_sessions SET updated = ?, stopped = NULL WHERE id = ?", (now, session_id))
         return StoredAnswer(question, value, now)
 
@@ -294,37 +317,46 @@ class SQLiteStore(Store):
 
 
 class PostgresStore(Store):
-    """Sessions in PostgreSQL (psycopg 3), in two tables prefixed ``spasmo_``."""
+    """Sessions in PostgreSQL (psycopg 3), in two tables prefixed ``spasmo_``, through a pool of at most
+    ``connections`` connections that every thread of the process shares."""
 
     _for_update = " FOR UPDATE"
+    shared = True
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, connections: int = 1):
         import psycopg  # noqa: PLC0415 - only when a PostgreSQL URL is given
+        from psycopg_pool import ConnectionPool, PoolTimeout  # noqa: PLC0415
 
-        self._psycopg = psycopg
+        self._errors = (psycopg.Error, PoolTimeout)
         self.where = _safe_url(url)
         try:
-            self._conn = psycopg.connect(url, connect_timeout=5, autocommit=True)
-            with self._transaction() as cur:
+            # one connection of its own first: a clear message when the server cannot be reached (the pool
+            # would only retry in the background), and the tables created once, by one process at a time
+            with psycopg.connect(url, connect_timeout=5, autocommit=True) as conn, conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                 for statement in _SCHEMA:
-                    cur.execute(statement)
+                    conn.execute(statement)
         except psycopg.Error as exc:
             raise StorageError(f"cannot reach the session database at {self.where}: {_first_line(exc)}") from None
+        # a connection is checked before each use, so one that the server closed (a restart, an idle
+        # time-out) is replaced instead of failing a request
+        self._pool = ConnectionPool(url, min_size=1, max_size=max(1, connections), timeout=15, name="spasmo",
+                                    kwargs={"autocommit": True, "connect_timeout": 5},
+                                    check=ConnectionPool.check_connection, open=True)
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", "%s")
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
-        psycopg = self._psycopg
         try:
-            with self._conn.transaction(), self._conn.cursor() as cur:
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
                 yield cur
-        except psycopg.Error as exc:
+        except self._errors as exc:
             raise StorageError(f"cannot use the session database at {self.where}: {_first_line(exc)}") from None
 
     def close(self) -> None:
-        self._conn.close()
+        self._pool.close()
 
 
 def _first_line(exc: Exception) -> str:
@@ -348,8 +380,9 @@ def default_path(env: Mapping[str, str] | None = None) -> Path:
     return Path(platformdirs.user_data_dir("spasmo", appauthor=False)) / "sessions.sqlite3"
 
 
-def open_store(env: Mapping[str, str] | None = None) -> Store:
-    """The configured store: PostgreSQL when SPASMO_DATABASE_URL names one, else SQLite."""
+def open_store(env: Mapping[str, str] | None = None, *, connections: int = 1) -> Store:
+    """The configured store: PostgreSQL when SPASMO_DATABASE_URL names one (with a pool of at most
+    ``connections`` connections, one per thread that may use it at once), else SQLite."""
     env = os.environ if env is None else env
     days = session_days(env)
     url = env.get(DATABASE_URL_ENV, "").strip()
@@ -357,7 +390,7 @@ def open_store(env: Mapping[str, str] | None = None) -> Store:
     if url:
         if not re.match(r"^postgres(?:ql)?://", url):
             raise StorageError(f"{DATABASE_URL_ENV} must be a postgresql:// URL, not {_safe_url(url)!r}")
-        store = PostgresStore(url)
+        store = PostgresStore(url, connections)
     else:
         store = SQLiteStore(default_path(env))
     store.max_age_days = days

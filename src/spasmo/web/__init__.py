@@ -15,6 +15,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from ..interview import DONT_KNOW, InterviewError
 from ..reading import ReadingError
@@ -103,10 +105,15 @@ def understood(request: Request, session_id: str) -> Response:
 
 @router.post("/i/{session_id}/understood", response_class=HTMLResponse)
 async def correct(request: Request, session_id: str) -> Response:
+    # async only to read the form; the session's store is used from a worker thread, never on the event loop
+    form = await request.form()
+    return await run_in_threadpool(_correct, request, session_id, form)
+
+
+def _correct(request: Request, session_id: str, form: FormData) -> Response:
     session = _load(request, session_id)
     if session is None:
         return _missing(request)
-    form = await request.form()
     read = {o.finding: o.state for o in session.reading.observations()}
     # only what differs from the reading is a correction; anything else in the form is ignored
     corrections = {fid: str(form[f"f_{fid}"]) for fid in read
@@ -135,10 +142,14 @@ def _question_page(request: Request, session: Session, error: str | None = None,
 
 @router.post("/i/{session_id}/answer", response_class=HTMLResponse)
 async def answer(request: Request, session_id: str) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(_answer, request, session_id, form)
+
+
+def _answer(request: Request, session_id: str, form: FormData) -> Response:
     session = _load(request, session_id)
     if session is None:
         return _missing(request)
-    form = await request.form()
     values = [str(v).strip() for v in form.getlist("value") if str(v).strip()]
     question_id = str(form.get("question", ""))
     step = session.step

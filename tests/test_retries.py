@@ -1,0 +1,169 @@
+"""A request sent again because its reply was lost changes nothing, and a busy server says when to come back.
+
+A client that loses a reply (a dropped connection, a server restarted mid-request) cannot know whether
+its answer was stored, so it sends the same request again; that must neither store the answer twice nor
+fail. benchmarks/load_faults.py relies on it (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import anyio.to_thread
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from spasmo import storage
+from spasmo.app import QueueLimit, create_app
+from spasmo.session_service import InterviewStorage, Sessions, SQLiteSessions
+
+CALF = "I get a sudden painful cramp in my calf at night, about twice a week. It eases when I stretch my foot."
+
+
+@pytest.fixture(params=["fallback", "sqlite", "postgres"])
+def store(request, tmp_path, monkeypatch):
+    """Each session store the API can run on: this module's SQLite file, and the interview issue's store on
+    SQLite and on a real PostgreSQL server."""
+    monkeypatch.setenv("SPASMO_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("SPASMO_DATABASE_URL", raising=False)
+    if request.param == "fallback":
+        yield SQLiteSessions(tmp_path / "s.sqlite")
+        return
+    if request.param == "postgres":
+        monkeypatch.setenv("SPASMO_DATABASE_URL", request.getfixturevalue("postgres_url"))
+    interview_store = InterviewStorage(connections=4)
+    yield interview_store
+    interview_store.close()
+
+
+def test_the_same_answer_sent_again_is_stored_once_and_answered_200(engine, store):
+    client = TestClient(create_app(engine, store))
+    state = client.post("/v1/interviews", json={"text": CALF}).json()
+    question = state["question"]
+    body = {"question": question["id"], "value": "unknown"}
+    first = client.post(f"/v1/interviews/{state['id']}/answers", json=body)
+    again = client.post(f"/v1/interviews/{state['id']}/answers", json=body)
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json() == first.json()  # the interview as it stands, the next question included
+    exported = client.get(f"/v1/interviews/{state['id']}/export").json()
+    assert exported["answers"] == [{"question": question["id"], "value": "unknown"}]
+
+
+def test_another_value_for_the_question_answered_last_is_refused_and_changes_nothing(engine, store):
+    client = TestClient(create_app(engine, store))
+    state = client.post("/v1/interviews", json={"text": CALF}).json()
+    question = state["question"]
+    after = client.post(f"/v1/interviews/{state['id']}/answers", json={"question": question["id"], "value": "unknown"})
+    other = next(c["id"] for c in question["choices"]) if question["choices"] else "yes"
+    changed = client.post(f"/v1/interviews/{state['id']}/answers", json={"question": question["id"], "value": other})
+    assert changed.status_code == 422
+    if after.json()["question"]:
+        assert after.json()["question"]["id"] in changed.json()["message"]  # names the question being asked
+    exported = client.get(f"/v1/interviews/{state['id']}/export").json()
+    assert exported["answers"] == [{"question": question["id"], "value": "unknown"}]
+
+
+def test_after_going_back_the_same_answer_is_stored_again(engine, store):
+    client = TestClient(create_app(engine, store))
+    state = client.post("/v1/interviews", json={"text": CALF}).json()
+    body = {"question": state["question"]["id"], "value": "unknown"}
+    client.post(f"/v1/interviews/{state['id']}/answers", json=body)
+    client.post(f"/v1/interviews/{state['id']}/back")
+    assert client.post(f"/v1/interviews/{state['id']}/answers", json=body).status_code == 200
+    assert len(client.get(f"/v1/interviews/{state['id']}/export").json()["answers"]) == 1
+
+
+def test_the_same_answer_sent_by_many_threads_at_once_is_stored_once(engine, store):
+    sessions = Sessions(engine, store)
+    session = sessions.start(CALF)
+    question = session.step.question.id
+    start = threading.Barrier(8)
+    failures: list[BaseException] = []
+
+    def send() -> None:
+        start.wait()
+        try:
+            sessions.answer(session.id, question, "unknown")
+        except BaseException as exc:  # noqa: BLE001 - collected and checked below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert [(a.question, a.value) for a in sessions.get(session.id).record.answers] == [(question, "unknown")]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_the_store_takes_an_answer_as_given_once_when_another_request_stored_it_first(kind, tmp_path, request):
+    env = {"SPASMO_DATA_DIR": str(tmp_path)} if kind == "sqlite" else \
+        {"SPASMO_DATABASE_URL": request.getfixturevalue("postgres_url")}
+    with storage.open_store(env) as store:
+        session = store.create("en", CALF)
+        store.add_answer(session.id, "fever", "no", after=0)
+        store.add_answer(session.id, "fever", "no", after=0)  # the same request again: nothing new
+        with pytest.raises(storage.AnswerConflictError):
+            store.add_answer(session.id, "fever", "yes", after=0)  # another answer meanwhile: read it again
+        with pytest.raises(storage.AnswerConflictError):
+            store.add_answer(session.id, "age", 45.0, after=0)
+        store.add_answer(session.id, "age", 45.0, after=1)
+        assert [(a.question, a.value) for a in store.get(session.id).answers] == [("fever", "no"), ("age", 45.0)]
+
+
+def test_past_the_queue_limit_a_request_gets_503_with_retry_after_at_once():
+    release = asyncio.Event()
+
+    async def slow(scope, receive, send) -> None:
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def scenario() -> None:
+        app = QueueLimit(slow, limit=2)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            waiting = [asyncio.create_task(client.get("/v1/conditions")) for _ in range(2)]
+            while app.in_flight < 2:
+                await asyncio.sleep(0.01)
+            refused = await asyncio.wait_for(client.get("/v1/conditions"), 5)
+            assert refused.status_code == 503
+            assert refused.headers["retry-after"] == "1" and "try again in 1 s" in refused.json()["message"]
+            health = asyncio.create_task(client.get("/healthz"))  # never refused: probes still see the process
+            await asyncio.sleep(0.05)
+            assert app.in_flight == 2
+            release.set()
+            assert [r.status_code for r in await asyncio.gather(*waiting, health)] == [200, 200, 200]
+            assert app.in_flight == 0
+
+    asyncio.run(scenario())
+
+
+def test_the_503_carries_the_security_headers_and_the_limit_comes_from_the_environment(engine, tmp_path, monkeypatch):
+    monkeypatch.setenv("SPASMO_MAX_QUEUE", "0")
+    app = create_app(engine, SQLiteSessions(tmp_path / "s.sqlite"))
+    queue = next(m for m in app.user_middleware if m.cls is QueueLimit)
+    assert queue.kwargs["limit"] == 0  # 0: no limit
+    refusing = create_app(engine, SQLiteSessions(tmp_path / "s.sqlite"), max_queue=1)
+    with TestClient(refusing) as client:
+        stack = client.app.middleware_stack
+        while not isinstance(stack, QueueLimit):
+            stack = stack.app
+        stack.in_flight = 1  # as if one request were being served
+        response = client.get("/v1/conditions")
+        assert response.status_code == 503 and response.headers["retry-after"] == "1"
+        assert "default-src 'self'" in response.headers["content-security-policy"]
+        assert client.get("/healthz").status_code == 200
+
+
+def test_session_routes_run_on_a_few_worker_threads_as_configured(engine, tmp_path, monkeypatch):
+    with TestClient(create_app(engine, SQLiteSessions(tmp_path / "s.sqlite"))) as client:
+        assert client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens) == 4
+    monkeypatch.setenv("SPASMO_THREADS", "2")
+    with TestClient(create_app(engine, SQLiteSessions(tmp_path / "s.sqlite"))) as client:
+        assert client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens) == 2
+    monkeypatch.setenv("SPASMO_THREADS", "none")
+    with pytest.raises(ValueError, match="SPASMO_THREADS must be a whole number"):
+        create_app(engine, SQLiteSessions(tmp_path / "s.sqlite"))
