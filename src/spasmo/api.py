@@ -436,7 +436,9 @@ def read_condition(request: Request, condition_id: Annotated[str, Path(max_lengt
     return {**_summary(cond), "description": cond.description.model_dump(), "findings": links, "sources": sources}
 
 
-def health(request: Request) -> Health:
+async def health(request: Request) -> Health:
+    # async: it only counts what is loaded, and a probe must be answered even while every worker thread is
+    # busy with sessions (the queue limit lets it through too)
     kb = _engine(request).kb
     return Health(status="ok", conditions=len(kb.conditions), findings=len(kb.findings))
 
