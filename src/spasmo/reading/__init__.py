@@ -381,30 +381,34 @@ class Reader:
 
         relatives, first_person = self.relatives[lang], self.first_person[lang]
         possessive = _POSSESSIVES[lang]
-        # who a part of a sentence is about: a relative with no "I" in it is about someone else
+        third = self.third_person[lang]
+        # who each part of a sentence is about; "and"/"e" starts a new part when a new subject follows it
+        # ("At night spasms shoot through both legs | and my wife gets kicked")
+        subjects = _by_subject(parts, relatives | first_person | third, possessive)
+        # a relative with no "I" in it is about someone else
         about_other = [
-            any(t.text in relatives for t in c) and not any(t.text in first_person for t in c) for _, _, c in parts
+            any(t.text in relatives for t in c) and not any(t.text in first_person for t in c) for _, _, c in subjects
         ]
         # "My mum had the same, she's 79 now": a part that goes on about "she" or "he", with no "I", is about
         # the relative just named
-        third = self.third_person[lang]
-        for i in range(1, len(parts)):
-            c = parts[i][2]
+        for i in range(1, len(subjects)):
+            c = subjects[i][2]
             if not about_other[i] and about_other[i - 1] and c and c[0].text in third and not any(
                 t.text in first_person for t in c
             ):
                 about_other[i] = True
         about_self = [
             (not other) and any(t.text in first_person or t.text in possessive for t in c)
-            for other, (_, _, c) in zip(about_other, parts)
+            for other, (_, _, c) in zip(about_other, subjects)
         ]
         own_story = any(
-            about_self[index_of(m, parts)] for m in matches if self.kb.findings[m.finding].kind in ("symptom", "location")
+            about_self[index_of(m, subjects)] for m in matches
+            if self.kb.findings[m.finding].kind in ("symptom", "location")
         )
         out = []
         for m in matches:
-            pi, ci = index_of(m, parts), index_of(m, clauses)
-            if pi >= 0 and own_story and about_other[pi] and m.finding != "family_history":
+            pi, ci, si = index_of(m, parts), index_of(m, clauses), index_of(m, subjects)
+            if si >= 0 and own_story and about_other[si] and m.finding != "family_history":
                 continue  # "my mother has MS" in a text about the writer's own spasms
             if ci >= 0 and m.state == "present" and m.finding not in self.red_flags:
                 if ci not in unsure:
@@ -641,6 +645,28 @@ class _Layout:
 #: kinds of finding that a duration or frequency can be said of: the symptoms and where they are, or a
 #: medicine, an illness, a habit, an exposure ("on omeprazole for three years", "in dialisi da 3 anni")
 _DURABLE = frozenset({"symptom", "location", "history", "context", "exposure"})
+
+
+def _by_subject(
+    parts: list[tuple[int, int, list[Token]]], subject_words: frozenset[str], possessive: frozenset[str]
+) -> list[tuple[int, int, list[Token]]]:
+    """Parts split again at "and"/"e" when what follows names a new subject (a person or a pronoun, after
+    an optional possessive): "... both legs | and my wife gets kicked", but not "MS | and cramps"."""
+    out: list[tuple[int, int, list[Token]]] = []
+    for _, _, part in parts:
+        current: list[Token] = []
+        for n, tok in enumerate(part):
+            if tok.word in _JOINS and current:
+                rest = [t for t in part[n + 1 : n + 4] if not t.punct]
+                while rest and rest[0].text in possessive:
+                    rest = rest[1:]
+                if rest and rest[0].text in subject_words:
+                    out.append((current[0].start, current[-1].end, current))
+                    current = []
+            current.append(tok)
+        if current:
+            out.append((current[0].start, current[-1].end, current))
+    return out
 
 
 def _starts(tokens: list[Token], i: int, phrases: list[tuple[str, ...]]) -> bool:
