@@ -30,7 +30,7 @@ def load(split: str) -> list[dict[str, Any]]:
         lang = path.stem.split("_")[1]
         for item in yaml.safe_load(path.read_text(encoding="utf-8"))["texts"]:
             if split == "all" or item.get("split", "dev") == split:
-                texts.append({**item, "language": lang})
+                texts.append({**item, "language": lang, "batch": path.name})
     return texts
 
 
@@ -58,6 +58,7 @@ def negation_accuracy(items: list[tuple[dict, dict]]) -> float:
 def run(engine: Engine, texts: list[dict[str, Any]], reader=None) -> dict[str, Any]:
     read = reader or (lambda text, lang: {o.finding: o.state for o in engine.read(text, lang).observations()})
     by_language: dict[str, list] = defaultdict(list)
+    by_batch: dict[str, list] = defaultdict(list)
     by_difficulty: dict[str, list] = defaultdict(list)
     states: list[tuple[dict, dict]] = []
     errors = []
@@ -69,11 +70,13 @@ def run(engine: Engine, texts: list[dict[str, Any]], reader=None) -> dict[str, A
         for tag in item.get("difficulty") or []:
             by_difficulty[tag].append(pair)
         by_language["all"].append(pair)
+        by_batch[item.get("batch", "?")].append(pair)
         states.append((gold, predicted))
         if pair[0] != pair[1]:
             errors.append((item["id"], sorted(pair[0] - pair[1]), sorted(pair[1] - pair[0])))
     return {
         "by_language": {k: score(v) for k, v in sorted(by_language.items())},
+        "by_batch": {k: score(v) for k, v in sorted(by_batch.items())},
         "by_difficulty": {k: score(by_difficulty[k]) for k in DIFFICULTIES if by_difficulty.get(k)},
         "negation_state_accuracy": negation_accuracy(states),
         "errors": errors,
@@ -137,6 +140,9 @@ def main() -> None:
     print("| language | n | precision | recall | F1 |\n|---|---|---|---|---|")
     for lang, s in result["by_language"].items():
         print(f"| {lang} | {s['n']} | {s['precision']} | {s['recall']} | {s['f1']} |")
+    print("\n| batch (when written) | n | precision | recall | F1 |\n|---|---|---|---|---|")
+    for batch, s in result["by_batch"].items():
+        print(f"| {batch} | {s['n']} | {s['precision']} | {s['recall']} | {s['f1']} |")
     print("\n| difficulty | n | precision | recall | F1 |\n|---|---|---|---|---|")
     for tag, s in result["by_difficulty"].items():
         print(f"| {tag} | {s['n']} | {s['precision']} | {s['recall']} | {s['f1']} |")
