@@ -131,6 +131,14 @@ async def person(clients: list[httpx.AsyncClient], texts: list[str], n: int, unt
                     latencies.append(time.perf_counter() - started)
                     return response
                 if response.status_code not in (429, 503):
+                    if response.status_code == 422 and url.endswith("/answers") and len(clients) > 1:
+                        # which question does each server say is being asked? (two servers must agree)
+                        session = url.split("/")[3]
+                        views = []
+                        for other in clients:
+                            seen = await other.get(f"/v1/interviews/{session}")
+                            views.append((seen.json().get("question") or {}).get("id") if seen.is_success else seen.status_code)
+                        me.messages.append(f"servers' views of {session} after a 422: {views}")
                     me.errors[f"{method} {response.status_code}"] += 1
                     me.messages.append(f"{method} {response.status_code}: {response.text[:300]}")
                     return None

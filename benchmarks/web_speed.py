@@ -5,7 +5,8 @@
 Starts `spasmo serve` (one worker, as `make run`) on a free loopback port, warms it up, then runs
 wrk (Debian's package; the POST comes from benchmarks/web/assess.lua) against /healthz and
 /v1/assess in turn, twice each, and prints requests per second, p50 and p99 latency, and the
-worker's resident memory (VmRSS) before and after the load. The load is bounded in time and
+worker's resident memory (VmRSS) before and after the load, and the server's CPU time per request (from
+/proc) when one client sends requests one after the other. The load is bounded in time and
 goes only to 127.0.0.1. Target: assessing at least half as many requests per second as /healthz.
 """
 
@@ -32,6 +33,27 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_request(url: str, pid: int, path: str, body: bytes | None, n: int = 2000) -> float:
+    """The server's CPU milliseconds per request when one client sends ``n`` requests one after the other."""
+    import http.client  # noqa: PLC0415
+
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    headers = {"Content-Type": "application/json"}
+    before = cpu_seconds(pid)
+    for _ in range(n):
+        conn.request("POST" if body else "GET", path, body, headers if body else {})
+        conn.getresponse().read()
+    conn.close()
+    return (cpu_seconds(pid) - before) / n * 1000
 
 
 def _ms(value: str, unit: str) -> float:
@@ -71,6 +93,11 @@ def main() -> int:
             results["assess"].append(wrk(f"{server.url}/v1/assess", args.duration, args.connections, args.threads,
                                          ROOT / "benchmarks" / "web" / "assess.lua"))
         after = rss_mib(server.process.pid)
+        assess_body = (ROOT / "benchmarks" / "web" / "assess.lua").read_text().split("wrk.body = '", 1)[1].rsplit("'", 1)[0]
+        cpu = {
+            "healthz": cpu_per_request(server.url, server.process.pid, "/healthz", None),
+            "assess": cpu_per_request(server.url, server.process.pid, "/v1/assess", assess_body.encode()),
+        }
     finally:
         server.stop()
 
@@ -87,6 +114,8 @@ def main() -> int:
     ratio = a["rps"] / h["rps"]
     print(f"\nassess / healthz = {ratio:.2f} (target at least 0.50: {'met' if ratio >= 0.5 else 'NOT met'})")
     print(f"worker memory (VmRSS): {before:.0f} MiB after warm-up, {after:.0f} MiB after the load")
+    print(f"server CPU per request, one client sending 2,000 in a row: /healthz {cpu['healthz']:.2f} ms, "
+          f"assess {cpu['assess']:.2f} ms")
     return 0
 
 
