@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Literal, NamedTuple
+from typing import Callable, Literal, NamedTuple
 
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import extractOne
@@ -339,19 +339,7 @@ class Reader:
     def _pseudo(self, tokens: list[Token], i: int, lang: Lang) -> bool:
         """Is the cue at token ``i`` part of a phrase that does not negate ("non solo", "se non"), and not
         of one that does after all ("anche se non")?"""
-        for phrase in self.real_negation[lang]:
-            for offset in range(len(phrase)):
-                j = i - offset
-                if j >= 0 and tuple(t.text for t in tokens[j : j + len(phrase)]) == phrase:
-                    return False
-        for phrase in self.pseudo[lang]:
-            for offset in range(len(phrase)):
-                j = i - offset
-                if j < 0 or j + len(phrase) > len(tokens):
-                    continue
-                if tuple(t.text for t in tokens[j : j + len(phrase)]) == phrase:
-                    return True
-        return False
+        return not _covers(tokens, i, self.real_negation[lang]) and _covers(tokens, i, self.pseudo[lang])
 
     # -- context: who it is about, how sure, denied afterwards ---------------------------------
     def _body_parts_of_symptoms(self, layout: _Layout, matches: list[Match]) -> list[Match]:
@@ -631,20 +619,29 @@ class _Layout:
     @cached_property
     def pieces(self) -> list[tuple[int, int]]:
         """Parts split also at "and"/"e": "in dialisi da 3 anni | e ogni volta ... crampi"."""
-        pieces = []
-        for _, _, part in self.parts:
-            piece: list[Token] = []
-            for tok in part:
-                if tok.word in _JOINS and piece:
-                    pieces.append((piece[0].start, piece[-1].end))
-                    piece = []
-                piece.append(tok)
-            if piece:
-                pieces.append((piece[0].start, piece[-1].end))
-        return pieces
+        return [(a, b) for a, b, _ in _split_at_joins(self.parts, lambda part, n: True)]
+
+
 #: kinds of finding that a duration or frequency can be said of: the symptoms and where they are, or a
 #: medicine, an illness, a habit, an exposure ("on omeprazole for three years", "in dialisi da 3 anni")
 _DURABLE = frozenset({"symptom", "location", "history", "context", "exposure"})
+
+
+def _split_at_joins(
+    parts: list[tuple[int, int, list[Token]]], where: Callable[[list[Token], int], bool]
+) -> list[tuple[int, int, list[Token]]]:
+    """Parts split again at each "and"/"e" (token ``n`` of its part) for which ``where(part, n)`` holds."""
+    out: list[tuple[int, int, list[Token]]] = []
+    for _, _, part in parts:
+        current: list[Token] = []
+        for n, tok in enumerate(part):
+            if tok.word in _JOINS and current and where(part, n):
+                out.append((current[0].start, current[-1].end, current))
+                current = []
+            current.append(tok)
+        if current:
+            out.append((current[0].start, current[-1].end, current))
+    return out
 
 
 def _by_subject(
@@ -652,21 +649,22 @@ def _by_subject(
 ) -> list[tuple[int, int, list[Token]]]:
     """Parts split again at "and"/"e" when what follows names a new subject (a person or a pronoun, after
     an optional possessive): "... both legs | and my wife gets kicked", but not "MS | and cramps"."""
-    out: list[tuple[int, int, list[Token]]] = []
-    for _, _, part in parts:
-        current: list[Token] = []
-        for n, tok in enumerate(part):
-            if tok.word in _JOINS and current:
-                rest = [t for t in part[n + 1 : n + 4] if not t.punct]
-                while rest and rest[0].text in possessive:
-                    rest = rest[1:]
-                if rest and rest[0].text in subject_words:
-                    out.append((current[0].start, current[-1].end, current))
-                    current = []
-            current.append(tok)
-        if current:
-            out.append((current[0].start, current[-1].end, current))
-    return out
+
+    def new_subject(part: list[Token], n: int) -> bool:
+        rest = [t for t in part[n + 1 : n + 4] if not t.punct]
+        while rest and rest[0].text in possessive:
+            rest = rest[1:]
+        return bool(rest) and rest[0].text in subject_words
+
+    return _split_at_joins(parts, new_subject)
+
+
+def _covers(tokens: list[Token], i: int, phrases: list[tuple[str, ...]]) -> bool:
+    """Does one of ``phrases`` (token texts) cover token ``i``?"""
+    return any(
+        tuple(t.text for t in tokens[i - offset : i - offset + len(p)]) == p
+        for p in phrases for offset in range(len(p)) if i - offset >= 0
+    )
 
 
 def _starts(tokens: list[Token], i: int, phrases: list[tuple[str, ...]]) -> bool:
