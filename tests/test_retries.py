@@ -75,6 +75,61 @@ def test_after_going_back_the_same_answer_is_stored_again(engine, store):
     assert len(client.get(f"/v1/interviews/{state['id']}/export").json()["answers"]) == 1
 
 
+def _answer_twice(client: TestClient, state: dict) -> tuple[dict, dict]:
+    """Answer the first two questions with "unknown"; returns the states after each."""
+    first = client.post(f"/v1/interviews/{state['id']}/answers",
+                        json={"question": state["question"]["id"], "value": "unknown"}).json()
+    second = client.post(f"/v1/interviews/{state['id']}/answers",
+                         json={"question": first["question"]["id"], "value": "unknown"}).json()
+    return first, second
+
+
+def test_going_back_sent_again_takes_back_one_answer_only(engine, store):
+    client = TestClient(create_app(engine, store))
+    state = client.post("/v1/interviews", json={"text": CALF}).json()
+    first, second = _answer_twice(client, state)
+    assert len(second["answers"]) == 2
+    body = {"question": first["question"]["id"]}  # the question answered last
+    taken = client.post(f"/v1/interviews/{state['id']}/back", json=body)
+    again = client.post(f"/v1/interviews/{state['id']}/back", json=body)
+    assert taken.status_code == again.status_code == 200, again.text
+    assert again.json() == taken.json() == first  # asked the second question again, the first answer kept
+    exported = client.get(f"/v1/interviews/{state['id']}/export").json()
+    assert exported["answers"] == [{"question": state["question"]["id"], "value": "unknown"}]
+
+
+def test_going_back_from_an_answer_that_is_not_the_last_is_refused_and_changes_nothing(engine, store):
+    client = TestClient(create_app(engine, store))
+    state = client.post("/v1/interviews", json={"text": CALF}).json()
+    _answer_twice(client, state)
+    refused = client.post(f"/v1/interviews/{state['id']}/back", json={"question": state["question"]["id"]})
+    assert refused.status_code == 422
+    assert "last answer" in refused.json()["message"]
+    assert len(client.get(f"/v1/interviews/{state['id']}/export").json()["answers"]) == 2
+
+
+def test_going_back_without_naming_the_answer_takes_back_one_each_time(engine, store):
+    client = TestClient(create_app(engine, store))
+    state = client.post("/v1/interviews", json={"text": CALF}).json()
+    _answer_twice(client, state)
+    client.post(f"/v1/interviews/{state['id']}/back")
+    client.post(f"/v1/interviews/{state['id']}/back")
+    assert client.get(f"/v1/interviews/{state['id']}/export").json()["answers"] == []
+
+
+def test_a_double_click_on_the_page_s_back_button_takes_back_one_answer(engine, store):
+    client = TestClient(create_app(engine, store), follow_redirects=False)
+    state = client.post("/v1/interviews", json={"text": CALF}).json()
+    first, _ = _answer_twice(client, state)
+    page = client.get(f"/i/{state['id']}/question").text
+    assert f'name="back" value="{first["question"]["id"]}"' in page  # the button names the answer it takes back
+    for _ in range(2):
+        sent = client.post(f"/i/{state['id']}/back", data={"back": first["question"]["id"]})
+        assert sent.status_code == 303, sent.text
+    exported = client.get(f"/v1/interviews/{state['id']}/export").json()
+    assert exported["answers"] == [{"question": state["question"]["id"], "value": "unknown"}]
+
+
 def test_the_same_answer_sent_by_many_threads_at_once_is_stored_once(engine, store):
     sessions = Sessions(engine, store)
     session = sessions.start(CALF)

@@ -6,7 +6,7 @@ Every body is a typed model, so /openapi.json describes the API exactly; every e
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -78,6 +78,14 @@ class AnswerRequest(Strict):
     question: str = Field(..., min_length=1, max_length=100, description="The id of the question being asked")
     value: Union[str, float, list[str]] = Field(..., description="yes/no/unknown; a choice id; choice ids; a number",
                                                 examples=["yes"])
+
+
+class BackRequest(Strict):
+    question: Optional[str] = Field(
+        None, min_length=1, max_length=100,
+        description="The question whose answer to take back (the last one answered). With it, sending the same "
+                    "request again takes back nothing more; without it, each request takes back the last answer.",
+        examples=["relieved_by_stretching"])
 
 
 class CorrectionRequest(Strict):
@@ -342,9 +350,12 @@ def answer_interview(request: Request, session_id: SessionId, body: AnswerReques
 
 @router.post("/interviews/{session_id}/back", response_model=InterviewState, responses=SESSION_ERRORS,
              tags=["interviews"], summary="Go back: take back the last answer")
-def back_interview(request: Request, session_id: SessionId) -> Any:
+def back_interview(request: Request, session_id: SessionId, body: Optional[BackRequest] = None) -> Any:
     sessions = _sessions(request)
-    return _state(sessions, sessions.back(session_id))
+    try:
+        return _state(sessions, sessions.back(session_id, body.question if body else None))
+    except ValueError as exc:  # InterviewError: the last answer is to another question
+        raise _invalid(exc) from None
 
 
 @router.put("/interviews/{session_id}/corrections", response_model=InterviewState, responses=SESSION_ERRORS,

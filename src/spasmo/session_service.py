@@ -70,7 +70,8 @@ class SessionStore(Protocol):
         """Store ``answer`` after the ``after`` answers the caller saw (None: after whatever is there). When
         another answer was stored since, the same answer is taken as stored already (a retried request);
         anything else raises AnswerConflict."""
-    def pop_answer(self, session_id: str) -> None: ...
+    def pop_answer(self, session_id: str, question: str | None = None) -> None:
+        """Take back the last answer; when ``question`` is given, only if the last answer is to it."""
     def set_corrections(self, session_id: str, corrections: dict[str, str]) -> None: ...
     def delete(self, session_id: str) -> bool: ...
 
@@ -154,10 +155,10 @@ class SQLiteSessions:
             db.execute("INSERT INTO answers VALUES (?, ?, ?, ?)",
                        (session_id, stored + 1, answer.question, json.dumps(answer.value)))
 
-    def pop_answer(self, session_id: str) -> None:
+    def pop_answer(self, session_id: str, question: str | None = None) -> None:
         with self._db() as db:
-            db.execute("DELETE FROM answers WHERE session = ? AND n = (SELECT MAX(n) FROM answers WHERE session = ?)",
-                       (session_id, session_id))
+            db.execute("DELETE FROM answers WHERE session = ? AND n = (SELECT MAX(n) FROM answers WHERE session = ?)"
+                       " AND (? IS NULL OR question = ?)", (session_id, session_id, question, question))
 
     def set_corrections(self, session_id: str, corrections: dict[str, str]) -> None:
         with self._db() as db:
@@ -249,8 +250,8 @@ class InterviewStorage:
         except self._storage.UnknownSessionError:
             raise UnknownSessionError(f"no interview {session_id!r}: it was never started, or it was deleted") from None
 
-    def pop_answer(self, session_id: str) -> None:
-        self._store().remove_last_answer(session_id)
+    def pop_answer(self, session_id: str, question: str | None = None) -> None:
+        self._store().remove_last_answer(session_id, question)
 
     def set_corrections(self, session_id: str, corrections: dict[str, str]) -> None:
         self._side.create_with_id(session_id)
@@ -360,12 +361,29 @@ class Sessions:
         except InterviewError:
             return False
 
-    def back(self, session_id: str) -> Session:
-        """Take back the last answer (nothing happens when there is none)."""
+    def back(self, session_id: str, question: str | None = None) -> Session:
+        """Take back the last answer (nothing happens when there is none).
+
+        ``question`` names the answer the caller means to take back, which makes going back safe to send
+        again: when that question is already the one being asked again (its answer was taken back by the
+        first request, whose reply was lost), nothing more is taken back. When the last answer is to another
+        question, an :class:`InterviewError` says so and nothing changes.
+        """
         session = self.get(session_id)
-        if session.interview.answers:
-            self.store.pop_answer(session_id)
-        return self.get(session_id)
+        answers = session.interview.answers
+        if question is None:
+            if answers:
+                self.store.pop_answer(session_id)
+            return self.get(session_id)
+        if answers and answers[-1].question == question:
+            self.store.pop_answer(session_id, question)  # only if it is still the last answer
+            return self.get(session_id)
+        asked = session.step.question
+        if asked is not None and asked.id == question:
+            return session  # taken back already: this request was sent again
+        last = repr(answers[-1].question) if answers else "none (nothing has been answered)"
+        raise InterviewError(f"cannot take back the answer to {question!r}: the last answer is to {last}; "
+                             "read the interview again (GET /v1/interviews/{id})")
 
     def correct(self, session_id: str, corrections: dict[str, str]) -> Session:
         """Set findings the person says were misread: finding id -> present | absent (replaces earlier ones)."""

@@ -219,14 +219,15 @@ class Store(ABC):
             self._run(cur, "UPDATE spasmo_sessions SET updated = ?, stopped = NULL WHERE id = ?", (now, session_id))
         return StoredAnswer(question, value, now)
 
-    def remove_last_answer(self, session_id: str) -> StoredAnswer | None:
-        """Take back the last answer (the person typed "back"); None when there is none."""
+    def remove_last_answer(self, session_id: str, question: str | None = None) -> StoredAnswer | None:
+        """Take back the last answer (the person typed "back"); None when there is none, or when
+        ``question`` is given and the last answer is to another question (nothing is taken back then)."""
         self._check(session_id)
         with self._transaction() as cur:
             self._lock(cur, session_id)
             row = self._run(cur, "SELECT seq, question, value, answered FROM spasmo_answers WHERE session = ? "
                                  "ORDER BY seq DESC LIMIT 1", (session_id,)).fetchone()
-            if row is None:
+            if row is None or (question is not None and row[1] != question):
                 return None
             self._run(cur, "DELETE FROM spasmo_answers WHERE session = ? AND seq = ?", (session_id, row[0]))
             self._run(cur, "UPDATE spasmo_sessions SET updated = ?, stopped = NULL WHERE id = ?", (_now(), session_id))

@@ -173,13 +173,23 @@ def _answer(request: Request, session_id: str, form: FormData) -> Response:
 
 
 @router.post("/i/{session_id}/back", response_class=HTMLResponse)
-def back(request: Request, session_id: str) -> Response:
+async def back(request: Request, session_id: str) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(_back, request, session_id, form)
+
+
+def _back(request: Request, session_id: str, form: FormData) -> Response:
     session = _load(request, session_id)
     if session is None:
         return _missing(request)
     if not session.interview.answers:
         return _go(f"/i/{quote(session_id)}/understood")
-    _sessions(request).back(session_id)
+    # the button names the answer it takes back, so a double click or a form sent again takes back one only
+    question = str(form.get("back", "")) or None
+    try:
+        _sessions(request).back(session_id, question)
+    except InterviewError:
+        pass  # that answer is no longer the last one (changed in another tab): show the question as it stands
     return _go(f"/i/{quote(session_id)}/question")
 
 
