@@ -104,6 +104,7 @@ class Reader:
         self.pseudo: dict[str, list[tuple[str, ...]]] = {}
         self.inability: dict[str, list[tuple[str, ...]]] = {}
         self.real_negation: dict[str, list[tuple[str, ...]]] = {}
+        self.double_negation: dict[str, frozenset[str]] = {}
         self.terminators: dict[str, frozenset[str]] = {}
         self.window: dict[str, int] = {}
         self.patterns: dict[str, list[Pattern]] = {}
@@ -167,6 +168,7 @@ class Reader:
             self.pseudo[lang] = [tuple(fold(p).split()) for p in spec.get("pseudo_negation", [])]
             self.inability[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("inability", [])]
             self.real_negation[lang] = [tuple(fold(p).split()) for p in spec.get("not_pseudo", [])]
+            self.double_negation[lang] = frozenset(fold(w) for w in spec.get("double_negation", []))
             self.terminators[lang] = frozenset(w.lower() for w in spec["terminators"])
             self.window[lang] = int(spec.get("window", 6))
             self.post_negation[lang] = frozenset(w.lower() for w in spec.get("post_negation", []))
@@ -273,6 +275,8 @@ class Reader:
                 matched = _match_from(tokens, content, ci, stems, self.negation[lang], punct_before)
                 if matched is not None:
                     found.append((ti, matched[0], len(stems), finding))
+                    if matched[1] and self._double_negation_between(tokens, ti, matched[0], matched[1], lang):
+                        matched = (matched[0], None)  # "night [without] cramps" after "never": not a denial
                     if matched[1]:
                         gap_cue.setdefault((ti, finding), matched[1])
                     else:
@@ -326,15 +330,47 @@ class Reader:
             if tok.word in terminators or (tok.punct and tok.text not in "()"):
                 return None
             word = tok.word
+            if word in self.double_negation[lang] and self._after_negation(tokens, i, lang):
+                return None  # "can't walk far without cramping", "never a night without cramps": it is there
             if not (covered and covered[i]) and (word in negation or word.endswith("n't")):
                 if place and _starts(tokens, i, self.inability[lang]):
                     return None
                 if not self._pseudo(tokens, i, lang):
-                    return word
+                    return None if self._without_follows(tokens, first, lang) else word
             if not tok.stop:
                 seen_content += 1
             i -= 1
         return None
+
+    def _without_follows(self, tokens: list[Token], first: int, lang: Lang) -> bool:
+        """Does a "without"/"senza" follow the phrase at ``first`` in its clause? Then the negation before the
+        phrase is half of a double negation: "never a night without cramps" says there are such nights."""
+        terminators, seen_content = self.terminators[lang], 0
+        for tok in tokens[first + 1:]:
+            if tok.punct or tok.word in terminators or seen_content >= self.window[lang]:
+                return False
+            if tok.word in self.double_negation[lang]:
+                return True
+            seen_content += not tok.stop
+        return False
+
+    def _double_negation_between(self, tokens: list[Token], first: int, last: int, cue: str, lang: Lang) -> bool:
+        """Is the cue in the gap of a matched term a "without" that follows another negation?"""
+        if cue not in self.double_negation[lang]:
+            return False
+        return any(tokens[i].word == cue and self._after_negation(tokens, i, lang) for i in range(first, last + 1))
+
+    def _after_negation(self, tokens: list[Token], i: int, lang: Lang) -> bool:
+        """Is there a negation cue before token ``i`` in the same clause (a few content words back)?"""
+        negation, terminators = self.negation[lang], self.terminators[lang]
+        seen_content = 0
+        for tok in reversed(tokens[:i]):
+            if tok.punct or tok.word in terminators or seen_content >= self.window[lang]:
+                return False
+            if tok.word in negation or tok.word.endswith("n't"):
+                return True
+            seen_content += not tok.stop
+        return False
 
     def _pseudo(self, tokens: list[Token], i: int, lang: Lang) -> bool:
         """Is the cue at token ``i`` part of a phrase that does not negate ("non solo", "se non"), and not
