@@ -105,6 +105,7 @@ class Reader:
         self.inability: dict[str, list[tuple[str, ...]]] = {}
         self.real_negation: dict[str, list[tuple[str, ...]]] = {}
         self.double_negation: dict[str, frozenset[str]] = {}
+        self.first_person_object: dict[str, frozenset[str]] = {}
         self.terminators: dict[str, frozenset[str]] = {}
         self.window: dict[str, int] = {}
         self.patterns: dict[str, list[Pattern]] = {}
@@ -181,6 +182,7 @@ class Reader:
             self.relatives[lang] = frozenset(fold(w) for w in spec.get("relatives", []))
             self.first_person[lang] = frozenset(fold(w) for w in spec.get("first_person", []))
             self.third_person[lang] = frozenset(fold(w) for w in spec.get("third_person", []))
+            self.first_person_object[lang] = frozenset(fold(w) for w in spec.get("first_person_object", []))
             self.nobody[lang] = frozenset(w.lower() for w in spec.get("nobody", []))
             self.past[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("past", [])]
             self.patterns[lang] = [
@@ -409,20 +411,25 @@ class Reader:
         # who each part of a sentence is about; "and"/"e" starts a new part when a new subject follows it
         # ("At night spasms shoot through both legs | and my wife gets kicked")
         subjects = _by_subject(parts, relatives | first_person | third, possessive)
+        objects = self.first_person_object[lang]
+
+        def has_first_person(c: list[Token]) -> bool:
+            """An "I" in the part; a "me" counts only when "he" or "she" is not its subject ("he doesn't answer me")."""
+            by_third = bool(c) and c[0].text in third
+            return any(t.text in first_person and not (by_third and t.text in objects) for t in c)
+
         # a relative with no "I" in it is about someone else
         about_other = [
-            any(t.text in relatives for t in c) and not any(t.text in first_person for t in c) for _, _, c in subjects
+            any(t.text in relatives for t in c) and not has_first_person(c) for _, _, c in subjects
         ]
         # "My mum had the same, she's 79 now": a part that goes on about "she" or "he", with no "I", is about
         # the relative just named
         for i in range(1, len(subjects)):
             c = subjects[i][2]
-            if not about_other[i] and about_other[i - 1] and c and c[0].text in third and not any(
-                t.text in first_person for t in c
-            ):
+            if not about_other[i] and about_other[i - 1] and c and c[0].text in third and not has_first_person(c):
                 about_other[i] = True
         about_self = [
-            (not other) and any(t.text in first_person or t.text in possessive for t in c)
+            (not other) and (has_first_person(c) or any(t.text in possessive for t in c))
             for other, (_, _, c) in zip(about_other, subjects)
         ]
         own_story = any(
