@@ -71,8 +71,12 @@ class Server:
         env = {**os.environ, "SPASMO_DATA_DIR": self.data, "SPASMO_RATE_LIMIT": "0"}
         if self.database_url:
             env["SPASMO_DATABASE_URL"] = self.database_url
-        self.process = subprocess.Popen([sys.executable, "-m", "spasmo", "serve", "--port", str(self.port)],
-                                        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # the server's own log (it never holds what a person wrote: tests/test_privacy.py), kept to show the
+        # traceback of any server error after the run
+        self.log = Path(self.data) / f"server-{self.port}.log"
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "spasmo", "serve", "--port", str(self.port)],
+                                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
         for _ in range(600):
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
@@ -140,7 +144,8 @@ async def person(clients: list[httpx.AsyncClient], texts: list[str], n: int, unt
                             views.append((seen.json().get("question") or {}).get("id") if seen.is_success else seen.status_code)
                         me.messages.append(f"servers' views of {session} after a 422: {views}")
                     me.errors[f"{method} {response.status_code}"] += 1
-                    me.messages.append(f"{method} {response.status_code}: {response.text[:300]}")
+                    path = "/".join("{id}" if len(part) >= 24 else part for part in url.split("/"))
+                    me.messages.append(f"{method} {path} {response.status_code}: {response.text[:300]}")
                     return None
                 cause, wait = str(response.status_code), _retry_after(response)
             if time.perf_counter() - started + (wait or pause) > RETRY_FOR:
@@ -238,6 +243,7 @@ async def run(args: argparse.Namespace) -> None:
                 await client.aclose()
             for server in servers:
                 server.stop()
+            tracebacks = [block for server in servers for block in _tracebacks(server.log)]
             if database is not None:
                 database.stop()
     ms = sorted(x * 1000 for x in latencies)
@@ -256,8 +262,21 @@ async def run(args: argparse.Namespace) -> None:
           f"with an answer stored that was not acknowledged: {extra}")
     for message in [m for p in people for m in p.messages][:5]:  # the API's messages never quote a person's words
         print("  failed:", message)
+    for block in tracebacks[:3]:
+        print("  server error:\n    " + "\n    ".join(block))
     if lost or extra or errors:
         sys.exit(1)
+
+
+def _tracebacks(log: Path) -> list[list[str]]:
+    """The tracebacks in a server's log, each as its lines (the last 25)."""
+    blocks: list[list[str]] = []
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("Traceback"):
+            blocks.append([])
+        if blocks and line.strip():
+            blocks[-1].append(line)
+    return [block[-25:] for block in blocks]
 
 
 def main() -> None:

@@ -612,6 +612,8 @@ class Reader:
 #: findings about the person's sleep: a time of night next to them is not when the spasms come
 _ABOUT_SLEEP = frozenset({"caffeine_or_poor_sleep"})
 _JOINS = frozenset({"and", "then", "so", "e", "ed", "poi", "quindi"})
+#: words that join two of a kind ("tongue and jaw", "mani e piedi"): with one word after them, a gap in a term
+_COORDINATION = frozenset({"and", "or", "e", "ed", "o"})
 _CONTRAST = frozenset({"but", "however", "whereas", "while", "ma", "però", "pero", "invece", "mentre", "tuttavia"})
 # a change of time starts a new part: "two years ago ... and now my arm is stiff"
 _NOW = frozenset({"now", "today", "currently", "lately", "recently", "ora", "adesso", "oggi", "ultimamente"})
@@ -744,7 +746,9 @@ def _match_from(
     cue = None
     for stem in stems[1:]:
         nxt = None
-        for step in (1, 2):
+        # the extra word may come with "and"/"or" before it: "tongue and jaw moving" reads "tongue moving"
+        steps = (1, 2, 3) if pos + 1 < len(content) and tokens[content[pos + 1]].word in _COORDINATION else (1, 2)
+        for step in steps:
             k = pos + step
             if k >= len(content):
                 break
@@ -753,8 +757,10 @@ def _match_from(
                 break
             if tokens[ti].stem == stem:
                 nxt = k
-                if step == 2 and (tokens[content[k - 1]].word in negation):
-                    cue = tokens[content[k - 1]].word
+                gap = [tokens[content[j]].word for j in range(pos + 1, k)]
+                negated = [w for w in gap if w in negation]
+                if negated:
+                    cue = negated[0]
                 break
         if nxt is None:
             return None

@@ -6,6 +6,7 @@ Also the cue lists (``cues.yaml``) and the errors a text can raise.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 from importlib import resources
@@ -36,7 +37,10 @@ _EN_CONTRACTIONS = {
     for w in ("can't", "don't", "doesn't", "didn't", "haven't", "hasn't", "hadn't", "isn't", "wasn't", "aren't",
               "weren't", "won't", "wouldn't", "couldn't", "shouldn't", "ain't", "i'm", "i've", "i'd", "it's")
 }
-_STEMMERS = {"en": snowballstemmer.stemmer("english"), "it": snowballstemmer.stemmer("italian")}
+_STEMMER_NAMES = {"en": "english", "it": "italian"}
+#: a Snowball stemmer keeps the word it is working on in itself, so two threads that share one garble each
+#: other's words (the server reads texts on several threads): each thread has stemmers of its own
+_THREAD = threading.local()
 
 
 class ReadingError(ValueError):
@@ -102,7 +106,10 @@ def is_word(word: str, lang: str) -> bool:
 
 @lru_cache(maxsize=50_000)
 def stem(lang: str, word: str) -> str:
-    return _STEMMERS[lang].stemWord(word)
+    stemmers = getattr(_THREAD, "stemmers", None)
+    if stemmers is None:
+        stemmers = _THREAD.stemmers = {code: snowballstemmer.stemmer(name) for code, name in _STEMMER_NAMES.items()}
+    return stemmers[lang].stemWord(word)
 
 
 def tokenize(text: str, lang: Lang) -> list[Token]:
