@@ -12,8 +12,8 @@ their own (their own connection, as a browser is), and behaves as a real client 
 be reached (refused while it restarts), drops the connection, does not answer within 30 s, or answers 503 or
 429, the person waits (Retry-After when the server says, else 0.25 s doubling up to 2 s) and sends the SAME
 request again, for up to 60 s. Sending an answer again is safe: the server takes the same answer to the
-question answered last as already stored (tests/test_retries.py). Starting an interview again may leave an
-unanswered session behind, which expires.
+question answered last as already stored (tests/test_retries.py), and so is starting one: each start carries
+an Idempotency-Key of its own, and the same start sent again finds the interview it started.
 
 An error is a request that finally failed: no 2xx after 60 s of retries, or any other status (a 4xx or a 500,
 which is never retried). A request that succeeded after retries is not an error; the retries are counted and
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import signal
 import statistics
 import subprocess
@@ -159,7 +160,8 @@ async def person(clients: list[httpx.AsyncClient], texts: list[str], n: int, unt
     while time.monotonic() < until:
         text = texts[k % len(texts)]
         k += 7
-        started = await call("POST", "/v1/interviews", 201, json={"text": text})
+        started = await call("POST", "/v1/interviews", 201, json={"text": text},
+                             headers={"Idempotency-Key": secrets.token_urlsafe(16)})
         if started is None:
             await asyncio.sleep(1)
             continue

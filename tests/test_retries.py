@@ -75,6 +75,68 @@ def test_after_going_back_the_same_answer_is_stored_again(engine, store):
     assert len(client.get(f"/v1/interviews/{state['id']}/export").json()["answers"]) == 1
 
 
+def _sessions_holding(client: TestClient, text: str) -> int:
+    """How many stored sessions hold ``text`` (from the store itself, not the API)."""
+    sessions = client.app.state.sessions
+    store = sessions.store
+    if isinstance(store, SQLiteSessions):
+        return store._db().execute("SELECT COUNT(*) FROM sessions WHERE text = ?", (text,)).fetchone()[0]
+    inner = store._store()
+    with inner._transaction() as cur:
+        return inner._run(cur, "SELECT COUNT(*) FROM spasmo_sessions WHERE text = ?", (text,)).fetchone()[0]
+
+
+def test_starting_again_with_the_same_key_finds_the_same_interview_and_stores_the_text_once(engine, store):
+    client = TestClient(create_app(engine, store))
+    text = CALF + " Started twice."
+    key = {"Idempotency-Key": "start-key-0001"}
+    first = client.post("/v1/interviews", json={"text": text}, headers=key)
+    again = client.post("/v1/interviews", json={"text": text}, headers=key)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert _sessions_holding(client, text) == 1
+    other = client.post("/v1/interviews", json={"text": text})  # no key: a new interview, as before
+    assert other.json()["id"] != first.json()["id"]
+    assert _sessions_holding(client, text) == 2
+
+
+def test_the_same_key_with_another_description_is_refused_and_stores_nothing(engine, store):
+    client = TestClient(create_app(engine, store))
+    key = {"Idempotency-Key": "start-key-0002"}
+    client.post("/v1/interviews", json={"text": CALF}, headers=key)
+    changed = client.post("/v1/interviews", json={"text": CALF + " And my foot."}, headers=key)
+    assert changed.status_code == 422
+    assert "Idempotency-Key" in changed.json()["message"]
+    assert _sessions_holding(client, CALF + " And my foot.") == 0
+
+
+def test_a_malformed_key_is_refused_with_what_to_send(engine, store):
+    client = TestClient(create_app(engine, store))
+    refused = client.post("/v1/interviews", json={"text": CALF}, headers={"Idempotency-Key": "short"})
+    assert refused.status_code == 422
+    assert "Idempotency-Key" in refused.text
+
+
+def test_deleting_an_interview_removes_its_key_so_the_key_starts_afresh(engine, store):
+    client = TestClient(create_app(engine, store))
+    key = {"Idempotency-Key": "start-key-0003"}
+    first = client.post("/v1/interviews", json={"text": CALF}, headers=key).json()
+    assert client.delete(f"/v1/interviews/{first['id']}").status_code == 204
+    again = client.post("/v1/interviews", json={"text": CALF}, headers=key)
+    assert again.status_code == 201 and again.json()["id"] != first["id"]
+
+
+def test_the_start_form_sent_twice_starts_one_interview(engine, store):
+    client = TestClient(create_app(engine, store), follow_redirects=False)
+    page = client.get("/").text
+    key = page.split('name="key" value="', 1)[1].split('"', 1)[0]
+    text = CALF + " From the page."
+    sent = [client.post("/start", data={"text": text, "lang": "en", "key": key}) for _ in range(2)]
+    assert sent[0].status_code == sent[1].status_code == 303
+    assert sent[0].headers["location"] == sent[1].headers["location"]
+    assert _sessions_holding(client, text) == 1
+
+
 def _answer_twice(client: TestClient, state: dict) -> tuple[dict, dict]:
     """Answer the first two questions with "unknown"; returns the states after each."""
     first = client.post(f"/v1/interviews/{state['id']}/answers",
@@ -222,3 +284,26 @@ def test_session_routes_run_on_a_few_worker_threads_as_configured(engine, tmp_pa
     monkeypatch.setenv("SPASMO_THREADS", "none")
     with pytest.raises(ValueError, match="SPASMO_THREADS must be a whole number"):
         create_app(engine, SQLiteSessions(tmp_path / "s.sqlite"))
+
+
+def test_one_key_sent_by_many_threads_at_once_starts_one_interview(engine, store):
+    sessions = Sessions(engine, store)
+    text = CALF + " Many at once."
+    start = threading.Barrier(6)
+    ids: list[str] = []
+    failures: list[BaseException] = []
+
+    def send() -> None:
+        start.wait()
+        try:
+            ids.append(sessions.start(text, key="start-key-threads").id)
+        except BaseException as exc:  # noqa: BLE001 - collected and checked below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert len(set(ids)) == 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Optional, Union
 
 import orjson
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -321,10 +321,16 @@ async def assess(request: Request, body: AssessRequest) -> Any:
 
 @router.post("/interviews", response_model=InterviewState, status_code=201, responses=ERRORS, tags=["interviews"],
              summary="Start an interview from a description")
-def start_interview(request: Request, body: StartRequest, response: Response) -> Any:
+def start_interview(request: Request, body: StartRequest, response: Response,
+                    idempotency_key: Annotated[Optional[str], Header(
+                        alias="Idempotency-Key", pattern=r"^[A-Za-z0-9_-]{8,100}$",
+                        description="A random key of the client's for this start (8 to 100 letters, digits, - or _). "
+                                    "Sent again with the same description (its reply was lost), it returns the "
+                                    "interview it started instead of storing the description a second time.",
+                        examples=["5f0c2a7e-9d4b-4e61-a1c3-2b7d8e9f0a1b"])] = None) -> Any:
     sessions = _sessions(request)
     try:
-        session = sessions.start(body.text, body.language, dict(body.corrections))
+        session = sessions.start(body.text, body.language, dict(body.corrections), idempotency_key)
     except (ReadingError, UnknownFindingError, ValueError) as exc:
         raise _invalid(exc) from None
     response.headers["Location"] = f"/v1/interviews/{session.id}"

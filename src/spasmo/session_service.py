@@ -32,10 +32,14 @@ __all__ = [
     "SessionStore",
     "Sessions",
     "SQLiteSessions",
+    "StartKeyConflict",
     "UnknownSessionError",
     "default_store",
 ]
 
+
+_KEY_CONFLICT = ("this Idempotency-Key started an interview from another description; send a new key with a "
+                 "new description")
 
 #: The export's version: a person's copy of their session (GET /v1/interviews/{id}/export, `spasmo sessions export`)
 EXPORT_FORMAT = "spasmo-session/1"
@@ -63,8 +67,13 @@ class Record:
     answers: list[Answer] = field(default_factory=list)
 
 
+class StartKeyConflict(ValueError):
+    """A start key (`Idempotency-Key`) that already started an interview from another description."""
+
+
 class SessionStore(Protocol):
-    def create(self, text: str, language: str) -> str: ...
+    def create(self, text: str, language: str, key: str | None = None) -> str:
+        """Store a new session and return its id; with a ``key``, the session that key started, if any."""
     def get(self, session_id: str) -> Record: ...
     def add_answer(self, session_id: str, answer: Answer, after: int | None = None) -> None:
         """Store ``answer`` after the ``after`` answers the caller saw (None: after whatever is there). When
@@ -103,6 +112,9 @@ class SQLiteSessions:
                     session TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
                     n INTEGER NOT NULL, question TEXT NOT NULL, value TEXT NOT NULL,
                     PRIMARY KEY (session, n));
+                CREATE TABLE IF NOT EXISTS start_keys (
+                    key TEXT PRIMARY KEY,
+                    session TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE);
                 """
             )
 
@@ -115,10 +127,21 @@ class SQLiteSessions:
             self._local.db = db
         return db
 
-    def create(self, text: str, language: str) -> str:
+    def create(self, text: str, language: str, key: str | None = None) -> str:
         session_id = secrets.token_urlsafe(16)  # 128 random bits: the id is the only key to a session
-        with self._db() as db:
+        db = self._db()
+        with db:
+            db.execute("BEGIN IMMEDIATE")  # the write lock first: a key is looked up and stored in one go
+            if key is not None:
+                found = db.execute("SELECT s.id, s.text FROM start_keys k JOIN sessions s ON s.id = k.session "
+                                   "WHERE k.key = ?", (key,)).fetchone()
+                if found is not None:
+                    if found[1] != text:
+                        raise StartKeyConflict(_KEY_CONFLICT)
+                    return str(found[0])
             db.execute("INSERT INTO sessions (id, language, text) VALUES (?, ?, ?)", (session_id, language, text))
+            if key is not None:
+                db.execute("INSERT INTO start_keys (key, session) VALUES (?, ?)", (key, session_id))
         return session_id
 
     def create_with_id(self, session_id: str) -> None:
@@ -167,6 +190,7 @@ class SQLiteSessions:
     def delete(self, session_id: str) -> bool:
         with self._db() as db:
             db.execute("DELETE FROM answers WHERE session = ?", (session_id,))
+            db.execute("DELETE FROM start_keys WHERE session = ?", (session_id,))
             found = db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount > 0
         self._checkpoint()
         return found
@@ -177,6 +201,7 @@ class SQLiteSessions:
             gone = [r[0] for r in db.execute("SELECT id FROM sessions") if r[0] not in session_ids]
             for session_id in gone:
                 db.execute("DELETE FROM answers WHERE session = ?", (session_id,))
+                db.execute("DELETE FROM start_keys WHERE session = ?", (session_id,))
                 db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
         if gone:
             self._checkpoint()
@@ -227,8 +252,11 @@ class InterviewStorage:
                     self._local.store = store
         return store
 
-    def create(self, text: str, language: str) -> str:
-        session_id = self._store().create(language, text).id  # purges expired sessions first
+    def create(self, text: str, language: str, key: str | None = None) -> str:
+        try:
+            session_id = self._store().create(language, text, key).id  # purges expired sessions first
+        except self._storage.StartKeyConflictError:
+            raise StartKeyConflict(_KEY_CONFLICT) from None
         self._sweep()
         self._side.create_with_id(session_id)
         return session_id
@@ -314,12 +342,17 @@ class Sessions:
         base = self.engine.evidence(reading, record.corrections)
         return Session(record.id, record, reading, Interview(self.engine.planner, base, list(record.answers)))
 
-    def start(self, text: str, language: str = "auto", corrections: dict[str, str] | None = None) -> Session:
-        """Read the description (raises ReadingError on bad text) and store a new session."""
+    def start(self, text: str, language: str = "auto", corrections: dict[str, str] | None = None,
+              key: str | None = None) -> Session:
+        """Read the description (raises ReadingError on bad text) and store a new session.
+
+        ``key`` (the client's `Idempotency-Key`) makes starting safe to send again: the same key with the same
+        description finds the session it started; with another description it raises :class:`StartKeyConflict`.
+        """
         reading = self.engine.read(text, language)
         if corrections:
             self.engine.evidence(reading, corrections)  # raises on an unknown finding before anything is stored
-        session_id = self.store.create(text, reading.language)
+        session_id = self.store.create(text, reading.language, key)
         if corrections:
             self.store.set_corrections(session_id, dict(corrections))
         return self.get(session_id)

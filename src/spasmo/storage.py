@@ -31,6 +31,7 @@ __all__ = [
     "AnswerConflictError",
     "Session",
     "SessionSummary",
+    "StartKeyConflictError",
     "StorageError",
     "Store",
     "StoredAnswer",
@@ -66,6 +67,13 @@ _SCHEMA = (
         PRIMARY KEY (session, seq)
     )""",
     "CREATE INDEX IF NOT EXISTS spasmo_sessions_updated ON spasmo_sessions (updated)",
+    # the key a client sent with the request that started a session (`Idempotency-Key`), so that the same
+    # request sent again (its reply was lost) finds that session instead of storing the text a second time
+    """CREATE TABLE IF NOT EXISTS spasmo_start_keys (
+        key TEXT PRIMARY KEY,
+        session TEXT NOT NULL REFERENCES spasmo_sessions(id) ON DELETE CASCADE,
+        created TEXT NOT NULL
+    )""",
 )
 #: An advisory-lock key (any constant): processes that start together create the tables in turn, since
 #: concurrent `CREATE TABLE IF NOT EXISTS` in PostgreSQL can fail on a duplicate type
@@ -78,6 +86,16 @@ class StorageError(Exception):
 
 class AnswerConflictError(StorageError):
     """Another answer was stored since the caller read the session (two requests at once); read it again."""
+
+
+class StartKeyConflictError(StorageError):
+    """A start key already names a session started from another description."""
+
+
+class _KeyTaken(Exception):
+    def __init__(self, session_id: str):
+        super().__init__(session_id)
+        self.session_id = session_id
 
 
 class UnknownSessionError(StorageError, KeyError):
@@ -164,14 +182,40 @@ class Store(ABC):
             raise _unknown(session_id)
 
     # -- sessions --------------------------------------------------------------------------------
-    def create(self, language: str, text: str) -> Session:
-        """A new session holding the person's description."""
+    def create(self, language: str, text: str, key: str | None = None) -> Session:
+        """A new session holding the person's description.
+
+        With a ``key`` (the client's `Idempotency-Key`), the session that key started is returned instead when
+        there is one: the same request sent again stores nothing a second time. A key that started a session
+        from another description raises :class:`StartKeyConflictError`.
+        """
         now = _now()
         session_id = secrets.token_hex(_ID_BYTES)
         self.purge_expired()  # each new session clears the expired ones, so no timer is needed
-        with self._transaction() as cur:
-            self._run(cur, "INSERT INTO spasmo_sessions (id, language, text, created, updated, stopped) "
-                           "VALUES (?, ?, ?, ?, ?, NULL)", (session_id, language, text, now, now))
+        try:
+            with self._transaction() as cur:
+                if key is not None:
+                    found = self._run(cur, "SELECT session FROM spasmo_start_keys WHERE key = ?", (key,)).fetchone()
+                    if found is not None:
+                        raise _KeyTaken(found[0])
+                self._run(cur, "INSERT INTO spasmo_sessions (id, language, text, created, updated, stopped) "
+                               "VALUES (?, ?, ?, ?, ?, NULL)", (session_id, language, text, now, now))
+                if key is not None:
+                    # two requests with one key at once: the second waits for the first, stores nothing, and
+                    # is rolled back to the first one's session
+                    self._run(cur, "INSERT INTO spasmo_start_keys (key, session, created) VALUES (?, ?, ?) "
+                                   "ON CONFLICT (key) DO NOTHING", (key, session_id, now))
+                    owner = self._run(cur, "SELECT session FROM spasmo_start_keys WHERE key = ?", (key,)).fetchone()
+                    if owner[0] != session_id:
+                        raise _KeyTaken(owner[0])
+        except _KeyTaken as taken:
+            session = self.get(taken.session_id)
+            if session.text != text:
+                raise StartKeyConflictError(
+                    "this Idempotency-Key started an interview from another description; send a new key with a "
+                    "new description"
+                ) from None
+            return session
         return Session(session_id, language, text, now, now, None)
 
     def get(self, session_id: str) -> Session:
@@ -246,6 +290,7 @@ class Store(ABC):
         self._check(session_id)
         with self._transaction() as cur:
             self._run(cur, "DELETE FROM spasmo_answers WHERE session = ?", (session_id,))
+            self._run(cur, "DELETE FROM spasmo_start_keys WHERE session = ?", (session_id,))
             if self._run(cur, "DELETE FROM spasmo_sessions WHERE id = ?", (session_id,)).rowcount == 0:
                 raise _unknown(session_id)
 
@@ -253,6 +298,7 @@ class Store(ABC):
         """Remove every session; returns how many there were."""
         with self._transaction() as cur:
             self._run(cur, "DELETE FROM spasmo_answers")
+            self._run(cur, "DELETE FROM spasmo_start_keys")
             return int(self._run(cur, "DELETE FROM spasmo_sessions").rowcount)
 
     def _cutoff(self, now: datetime | None = None) -> str:
@@ -264,6 +310,8 @@ class Store(ABC):
         cutoff = self._cutoff(now)
         with self._transaction() as cur:
             self._run(cur, "DELETE FROM spasmo_answers WHERE session IN "
+                           "(SELECT id FROM spasmo_sessions WHERE updated < ?)", (cutoff,))
+            self._run(cur, "DELETE FROM spasmo_start_keys WHERE session IN "
                            "(SELECT id FROM spasmo_sessions WHERE updated < ?)", (cutoff,))
             return int(self._run(cur, "DELETE FROM spasmo_sessions WHERE updated < ?", (cutoff,)).rowcount)
 

@@ -8,6 +8,8 @@ dict (``spasmo.report.build_report``); this module holds only the interface word
 
 from __future__ import annotations
 
+import re
+import secrets
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -20,7 +22,7 @@ from starlette.datastructures import FormData
 
 from ..interview import DONT_KNOW, InterviewError
 from ..reading import ReadingError
-from ..session_service import Session, Sessions, UnknownSessionError, question_view
+from ..session_service import Session, Sessions, StartKeyConflict, UnknownSessionError, question_view
 from .chain import chain_svg
 from .words import WORDS, pick_language
 
@@ -65,19 +67,31 @@ def _missing(request: Request) -> HTMLResponse:
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> Response:
-    return _page(request, "start.html", text="", error=None)
+    return _page(request, "start.html", text="", error=None, key=_start_key())
 
 
 @router.post("/start", response_class=HTMLResponse)
-def start(request: Request, text: str = Form(""), lang: str = Form("")) -> Response:
+def start(request: Request, text: str = Form(""), lang: str = Form(""), key: str = Form("")) -> Response:
     ui = lang if lang in WORDS else _lang(request)
     if len(text) > _MAX_TEXT:
-        return _page(request, "start.html", status=422, lang=ui, text=text[:_MAX_TEXT], error=WORDS[ui]["too_long"])
+        return _page(request, "start.html", status=422, lang=ui, text=text[:_MAX_TEXT], error=WORDS[ui]["too_long"],
+                     key=_start_key())
+    # the form's own key: a double click, or the form sent again after a lost reply, starts one interview only
     try:
-        session = _sessions(request).start(text, "auto")
+        session = _sessions(request).start(text, "auto", key=key if _KEY.match(key) else None)
     except ReadingError:
-        return _page(request, "start.html", status=422, lang=ui, text=text, error=WORDS[ui]["empty"])
+        return _page(request, "start.html", status=422, lang=ui, text=text, error=WORDS[ui]["empty"], key=_start_key())
+    except StartKeyConflict:  # the same form sent again with its text changed: a new interview
+        session = _sessions(request).start(text, "auto")
     return _go(f"/i/{quote(session.id)}/understood")
+
+
+_KEY = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
+
+
+def _start_key() -> str:
+    """A random key for one start form (the page's `Idempotency-Key`)."""
+    return secrets.token_urlsafe(16)
 
 
 def _load(request: Request, session_id: str) -> Session | None:
