@@ -106,6 +106,8 @@ class Reader:
         self.real_negation: dict[str, list[tuple[str, ...]]] = {}
         self.double_negation: dict[str, frozenset[str]] = {}
         self.first_person_object: dict[str, frozenset[str]] = {}
+        self.idioms: dict[str, list[tuple[str, ...]]] = {}
+        self.stem_overrides: dict[str, dict[str, str]] = {}
         self.terminators: dict[str, frozenset[str]] = {}
         self.window: dict[str, int] = {}
         self.patterns: dict[str, list[Pattern]] = {}
@@ -133,10 +135,13 @@ class Reader:
             for broader in finding.narrows:
                 self.hidden_by.setdefault(broader, set()).add(finding.id)
         for lang in LANGUAGES:
+            # words whose stem would make them another word of the lexicon, in the terms as in the texts
+            self.stem_overrides[lang] = {fold(w): s for w, s in (spec_all[lang].get("stem_overrides") or {}).items()}
+            overrides = self.stem_overrides[lang]
             index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
             for finding in kb.findings.values():
                 for term in getattr(finding.terms, lang):
-                    stems = tuple(t.stem for t in tokenize(term, lang) if not t.stop and not t.punct)
+                    stems = tuple(overrides.get(t.text, t.stem) for t in tokenize(term, lang) if not t.stop and not t.punct)
                     if not stems:
                         continue
                     index.setdefault(stems[0], []).append((stems, finding.id))
@@ -183,6 +188,7 @@ class Reader:
             self.first_person[lang] = frozenset(fold(w) for w in spec.get("first_person", []))
             self.third_person[lang] = frozenset(fold(w) for w in spec.get("third_person", []))
             self.first_person_object[lang] = frozenset(fold(w) for w in spec.get("first_person_object", []))
+            self.idioms[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("idioms", [])]
             self.nobody[lang] = frozenset(w.lower() for w in spec.get("nobody", []))
             self.past[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("past", [])]
             self.patterns[lang] = [
@@ -209,7 +215,7 @@ class Reader:
         tokens = [self._correct(t, lang) for t in tokenize(text, lang)]
         layout = _Layout(text, tokens)
         lexicon = self._times_of_symptoms(layout, self._lexicon(tokens, lang, text))
-        matches = lexicon + self._patterns(text, layout, lang, lexicon)
+        matches = self._outside_idioms(tokens, lang, lexicon + self._patterns(text, layout, lang, lexicon))
         matches = self._in_context(layout, lang, self._body_parts_of_symptoms(layout, matches))
         matches += self._implied(matches)
         if language == "auto" and not matches:
@@ -222,6 +228,24 @@ class Reader:
         matches.sort(key=lambda m: (m.start, m.end))
         return Reading(lang, tuple(matches))
 
+    def _outside_idioms(self, tokens: list[Token], lang: Lang, matches: list[Match]) -> list[Match]:
+        """Drop what was read from inside an everyday idiom ("called in sick" is not vomiting); a match that
+        spans the whole idiom stays."""
+        idioms = self.idioms[lang]
+        if not idioms:
+            return matches
+        texts = [t.text for t in tokens]
+        spans = [
+            (tokens[i].start, tokens[i + len(p) - 1].end)
+            for p in idioms for i in range(len(texts) - len(p) + 1) if texts[i] == p[0] and tuple(texts[i : i + len(p)]) == p
+        ]
+        if not spans:
+            return matches
+        return [
+            m for m in matches
+            if not any(a <= m.start and m.end <= b and (m.end - m.start) < (b - a) for a, b in spans)
+        ]
+
     # -- typos ------------------------------------------------------------------------------
     def _correct(self, token: Token, lang: Lang) -> Token:
         """A misspelt word takes the stem of the lexicon word it is one edit from.
@@ -232,6 +256,9 @@ class Reader:
         only when the word is not in simplemma's dictionary of the language (so "chiedo" stays "chiedo"
         and does not become "chiodo").
         """
+        override = self.stem_overrides[lang].get(token.text)
+        if override is not None:
+            return token._replace(stem=override)
         if token.punct or token.stop or len(token.text) < 6 or not token.text.isalpha():
             return token
         if token.stem in self.known[lang]:
