@@ -106,7 +106,7 @@ class Reader:
         self.real_negation: dict[str, list[tuple[str, ...]]] = {}
         self.double_negation: dict[str, frozenset[str]] = {}
         self.first_person_object: dict[str, frozenset[str]] = {}
-        self.idioms: dict[str, list[tuple[str, ...]]] = {}
+        self.idioms: dict[str, list[tuple[tuple[str, ...], str | None]]] = {}
         self.stem_overrides: dict[str, dict[str, str]] = {}
         self.terminators: dict[str, frozenset[str]] = {}
         self.window: dict[str, int] = {}
@@ -188,7 +188,9 @@ class Reader:
             self.first_person[lang] = frozenset(fold(w) for w in spec.get("first_person", []))
             self.third_person[lang] = frozenset(fold(w) for w in spec.get("third_person", []))
             self.first_person_object[lang] = frozenset(fold(w) for w in spec.get("first_person_object", []))
-            self.idioms[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("idioms", [])]
+            self.idioms[lang] = [
+                (tuple(t.text for t in tokenize(p, lang)), finding) for p, finding in (spec.get("idioms") or {}).items()
+            ]
             self.nobody[lang] = frozenset(w.lower() for w in spec.get("nobody", []))
             self.past[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("past", [])]
             self.patterns[lang] = [
@@ -229,22 +231,31 @@ class Reader:
         return Reading(lang, tuple(matches))
 
     def _outside_idioms(self, tokens: list[Token], lang: Lang, matches: list[Match]) -> list[Match]:
-        """Drop what was read from inside an everyday idiom ("called in sick" is not vomiting); a match that
-        spans the whole idiom stays."""
+        """Drop what was read only from words inside an everyday idiom ("called in sick" is not vomiting, "when I
+        had a cold" is not the cold); a match with a word of its own outside the idiom ("male da morire") stays, and
+        so does the one finding an idiom may stand for ("called in sick": daily life)."""
         idioms = self.idioms[lang]
         if not idioms:
             return matches
         texts = [t.text for t in tokens]
         spans = [
-            (tokens[i].start, tokens[i + len(p) - 1].end)
-            for p in idioms for i in range(len(texts) - len(p) + 1) if texts[i] == p[0] and tuple(texts[i : i + len(p)]) == p
+            (tokens[i].start, tokens[i + len(p) - 1].end, finding)
+            for p, finding in idioms
+            for i in range(len(texts) - len(p) + 1)
+            if texts[i] == p[0] and tuple(texts[i : i + len(p)]) == p
         ]
         if not spans:
             return matches
-        return [
-            m for m in matches
-            if not any(a <= m.start and m.end <= b and (m.end - m.start) < (b - a) for a, b in spans)
-        ]
+        content = [t for t in tokens if not t.stop and not t.punct]
+
+        def only_idiom_words(m: Match) -> bool:
+            words = [t for t in content if m.start <= t.start and t.end <= m.end]
+            inside = [any(a <= t.start and t.end <= b for a, b, _ in spans) for t in words]
+            if not words or not all(inside):
+                return False
+            return not any(finding == m.finding for a, b, finding in spans if a < m.end and m.start < b)
+
+        return [m for m in matches if not only_idiom_words(m)]
 
     # -- typos ------------------------------------------------------------------------------
     def _correct(self, token: Token, lang: Lang) -> Token:
