@@ -338,6 +338,7 @@ class Planner:
         self.thresholds = np.array([model.thresholds[level] for level in LEVELS[:3]])
         # transposed once, contiguous: every product below is (rows of findings) @ (findings x something)
         self.log_p_t = np.ascontiguousarray(model.log_p.T)
+        self.unmentioned_t = np.ascontiguousarray(model.unmentioned_log.T)
         self.log_not_p_t = np.ascontiguousarray(model.log_not_p.T)
         self.rule_all_t, self.rule_any_t, self.rule_none_t = (
             np.ascontiguousarray(m.T) for m in (self.rule_all, self.rule_any, self.rule_none)
@@ -366,6 +367,7 @@ class Planner:
     def _posterior(self, present: np.ndarray, absent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         m = self.model
         score = m.log_prior + _dot(present.astype(float), self.log_p_t) + _dot(absent.astype(float), self.log_not_p_t)
+        score += m.unmentioned_total - _dot((present | absent).astype(float), self.unmentioned_t)  # Model.posterior
         top = score.max(axis=1, keepdims=True)
         weights = np.exp(score - top)
         total = weights.sum(axis=1, keepdims=True)

@@ -149,13 +149,25 @@ class Model:
         self.log_not_p = np.log1p(-table)
         self.prior = prior / prior.sum()
         self.log_prior = np.log(self.prior)
+        # red-flag findings: the alarming findings (`flags`) of the emergency and urgent rules
+        self.red_flag_findings = red_flag_findings(kb)
+        # a defining circumstance the person neither stated nor denied counts a little against the condition
+        # (policy `unmentioned`): log(1 - m x P(f | c)) for each such finding, summed over those not observed
+        self.unmentioned_log = np.zeros_like(table)
+        unmentioned = policy.unmentioned
+        if unmentioned is not None and unmentioned.probability > 0:
+            eligible = np.array([
+                f.kind in unmentioned.kinds and f.id not in self.red_flag_findings for f in kb.findings.values()
+            ])
+            strong = (table >= unmentioned.min_frequency) & eligible[None, :]
+            strong[-1, :] = False  # "another cause" has no defining circumstance
+            self.unmentioned_log = np.where(strong, np.log1p(-unmentioned.probability * table), 0.0)
+        self.unmentioned_total = self.unmentioned_log.sum(axis=1)
         self.default_rank = np.array(
             [_RANK[c.urgency.default] for c in kb.conditions.values()] + [_RANK["routine"]], dtype=np.int64
         )
         self.thresholds = {level: t.probability for level, t in policy.thresholds.items()}
         self.implied = {f.id: list(f.implies) for f in kb.findings.values() if f.implies}
-        # red-flag findings: the alarming findings (`flags`) of the emergency and urgent rules
-        self.red_flag_findings = red_flag_findings(kb)
         # rules and escalations as bit masks over the findings (bit i: finding i), checked with integer
         # operations on every assessment
         self._bit = {f: 1 << i for i, f in enumerate(self.findings)}
@@ -189,6 +201,7 @@ class Model:
     def posterior(self, evidence: Evidence) -> np.ndarray:
         present, absent = self._indices(evidence)
         score = self.log_prior + self.log_p[:, present].sum(axis=1) + self.log_not_p[:, absent].sum(axis=1)
+        score += self.unmentioned_total - self.unmentioned_log[:, present + absent].sum(axis=1)
         score -= score.max()
         weights = np.exp(score)
         return weights / weights.sum()

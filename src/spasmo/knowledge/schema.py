@@ -281,6 +281,15 @@ class Factor(_Strict):
     basis: str
 
 
+class Unmentioned(_Strict):
+    """How often a person who has a defining circumstance of their condition mentions it unprompted."""
+
+    probability: float = Field(ge=0.0, lt=1.0)
+    kinds: list[FindingKind] = Field(min_length=1)
+    min_frequency: float = Field(gt=0.0, le=1.0)
+    basis: str
+
+
 class Policy(_Strict):
     """The numbers the reasoning uses that are not tied to one condition, each with its basis."""
 
@@ -288,6 +297,7 @@ class Policy(_Strict):
     leak: Leak
     other_cause: FrequencyValue
     other_cause_finding: Factor
+    unmentioned: Unmentioned | None = None
     thresholds: dict[Literal["emergency", "urgent", "routine"], Threshold]
     disclaimer: Text
     emergency_number: Text
