@@ -121,6 +121,7 @@ class Reader:
         self.third_person: dict[str, frozenset[str]] = {}
         self.nobody: dict[str, frozenset[str]] = {}
         self.past: dict[str, list[tuple[str, ...]]] = {}
+        self.onset: dict[str, list[tuple[str, ...]]] = {}
         # red flags are kept even when the writer is unsure of them (the same set the reasoning uses)
         self.red_flags = {f for rule in kb.rules.values() if rule.level in ("emergency", "urgent") for f in rule.red_flags}
         # a longer phrase hides a shorter one it contains when their findings exclude each other, or when
@@ -193,6 +194,7 @@ class Reader:
             ]
             self.nobody[lang] = frozenset(w.lower() for w in spec.get("nobody", []))
             self.past[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("past", [])]
+            self.onset[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("onset", [])]
             self.patterns[lang] = [
                 Pattern(p["finding"], re.compile(strip_accents(p["regex"])), p.get("min"), p.get("max"),
                         required_strings(strip_accents(p["regex"])), p.get("state", "present"))
@@ -486,7 +488,7 @@ class Reader:
                     continue  # "maybe my urine is darker, not sure": left unknown
             if pi >= 0 and self.kb.findings[m.finding].kind == "symptom":
                 if pi not in past:
-                    past[pi] = _contains(parts[pi][2], self.past[lang])
+                    past[pi] = _contains(parts[pi][2], self.past[lang]) and not _contains(parts[pi][2], self.onset[lang])
                 if past[pi]:
                     continue  # "last year I had episodes of breathlessness": history, not this episode
             if m.state == "present" and pi >= 0 and (
