@@ -317,8 +317,13 @@ class Reader:
                 matched = _match_from(tokens, content, ci, stems, self.negation[lang], punct_before)
                 if matched is not None:
                     found.append((ti, matched[0], len(stems), finding))
-                    if matched[1] and self._double_negation_between(tokens, ti, matched[0], matched[1], lang):
-                        matched = (matched[0], None)  # "night [without] cramps" after "never": not a denial
+                    if matched[1] and (
+                        self._double_negation_between(tokens, ti, matched[0], matched[1], lang)
+                        or any(s in self.negation[lang] or s.endswith("n't") for s in stems)
+                    ):
+                        # "night [without] cramps" after "never", or a term that holds its own negation ("non
+                        # riesce [nemmeno] ad alzarsi"): the word in the gap is emphasis, not a denial
+                        matched = (matched[0], None)
                     if matched[1]:
                         gap_cue.setdefault((ti, finding), matched[1])
                     else:
