@@ -75,6 +75,26 @@ def test_after_going_back_the_same_answer_is_stored_again(engine, store):
     assert len(client.get(f"/v1/interviews/{state['id']}/export").json()["answers"]) == 1
 
 
+def _at_once(n: int, send) -> list[BaseException]:
+    """Run ``send`` on ``n`` threads released together; what any of them raised."""
+    start = threading.Barrier(n)
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        start.wait()
+        try:
+            send()
+        except BaseException as exc:  # noqa: BLE001 - collected and returned
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return failures
+
+
 def _sessions_holding(client: TestClient, text: str) -> int:
     """How many stored sessions hold ``text`` (from the store itself, not the API)."""
     sessions = client.app.state.sessions
@@ -196,22 +216,7 @@ def test_the_same_answer_sent_by_many_threads_at_once_is_stored_once(engine, sto
     sessions = Sessions(engine, store)
     session = sessions.start(CALF)
     question = session.step.question.id
-    start = threading.Barrier(8)
-    failures: list[BaseException] = []
-
-    def send() -> None:
-        start.wait()
-        try:
-            sessions.answer(session.id, question, "unknown")
-        except BaseException as exc:  # noqa: BLE001 - collected and checked below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=send) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    assert _at_once(8, lambda: sessions.answer(session.id, question, "unknown")) == []
     assert [(a.question, a.value) for a in sessions.get(session.id).record.answers] == [(question, "unknown")]
 
 
@@ -289,21 +294,6 @@ def test_session_routes_run_on_a_few_worker_threads_as_configured(engine, tmp_pa
 def test_one_key_sent_by_many_threads_at_once_starts_one_interview(engine, store):
     sessions = Sessions(engine, store)
     text = CALF + " Many at once."
-    start = threading.Barrier(6)
     ids: list[str] = []
-    failures: list[BaseException] = []
-
-    def send() -> None:
-        start.wait()
-        try:
-            ids.append(sessions.start(text, key="start-key-threads").id)
-        except BaseException as exc:  # noqa: BLE001 - collected and checked below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=send) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    assert _at_once(6, lambda: ids.append(sessions.start(text, key="start-key-threads").id)) == []
     assert len(set(ids)) == 1
