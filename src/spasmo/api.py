@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .engine import Engine, UnknownFindingError
 from .fhir import bundle_json
 from .reading import ReadingError
-from .session_service import Session, Sessions, question_view
+from .session_service import START_KEY_PATTERN, Session, Sessions, question_view
 
 __all__ = ["MAX_BODY_BYTES", "MAX_TEXT_CHARS", "ApiError", "router"]
 
@@ -323,7 +323,7 @@ async def assess(request: Request, body: AssessRequest) -> Any:
              summary="Start an interview from a description")
 def start_interview(request: Request, body: StartRequest, response: Response,
                     idempotency_key: Annotated[Optional[str], Header(
-                        alias="Idempotency-Key", pattern=r"^[A-Za-z0-9_-]{8,100}$",
+                        alias="Idempotency-Key", pattern=START_KEY_PATTERN,
                         description="A random key of the client's for this start (8 to 100 letters, digits, - or _). "
                                     "Sent again with the same description (its reply was lost), it returns the "
                                     "interview it started instead of storing the description a second time.",

@@ -32,11 +32,15 @@ __all__ = [
     "SessionStore",
     "Sessions",
     "SQLiteSessions",
+    "START_KEY_PATTERN",
     "StartKeyConflict",
     "UnknownSessionError",
     "default_store",
 ]
 
+
+#: what a start key (`Idempotency-Key`) may be: the API checks it, the page sends one of its own
+START_KEY_PATTERN = r"^[A-Za-z0-9_-]{8,100}$"
 
 _KEY_CONFLICT = ("this Idempotency-Key started an interview from another description; send a new key with a "
                  "new description")

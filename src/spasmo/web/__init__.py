@@ -22,7 +22,7 @@ from starlette.datastructures import FormData
 
 from ..interview import DONT_KNOW, InterviewError
 from ..reading import ReadingError
-from ..session_service import Session, Sessions, StartKeyConflict, UnknownSessionError, question_view
+from ..session_service import START_KEY_PATTERN, Session, Sessions, StartKeyConflict, UnknownSessionError, question_view
 from .chain import chain_svg
 from .words import WORDS, pick_language
 
@@ -86,7 +86,7 @@ def start(request: Request, text: str = Form(""), lang: str = Form(""), key: str
     return _go(f"/i/{quote(session.id)}/understood")
 
 
-_KEY = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
+_KEY = re.compile(START_KEY_PATTERN)
 
 
 def _start_key() -> str:
