@@ -179,6 +179,16 @@ class Model:
             for i, cond in enumerate(kb.conditions.values())
             for esc in cond.urgency.escalations
         ]
+        # a rule or an escalation can fire only when one of the findings of its `all` or `any` is present: each
+        # finding lists the ones that name it, so an assessment checks only those (in their original order)
+        self._rules_of: dict[str, list[int]] = {}
+        for n, rule in enumerate(kb.rules.values()):
+            for f in set(rule.all) | set(rule.any):
+                self._rules_of.setdefault(f, []).append(n)
+        self._escalations_of: dict[str, list[int]] = {}
+        for n, (_, _, esc, _, _) in enumerate(self._escalations):
+            for f in set(esc.all) | set(esc.any):
+                self._escalations_of.setdefault(f, []).append(n)
 
     def _mask(self, findings: Iterable[str]) -> int:
         mask = 0
@@ -218,7 +228,8 @@ class Model:
         mask = self._mask(present)
         rank = self.default_rank.copy()
         why: dict[str, tuple[str, ...]] = {}
-        for i, cid, esc, all_of, any_of in self._escalations:
+        candidates = sorted({n for f in present for n in self._escalations_of.get(f, ())})
+        for i, cid, esc, all_of, any_of in (self._escalations[n] for n in candidates):
             if _fires(all_of, any_of, 0, mask) and _RANK[esc.level] < rank[i]:
                 rank[i] = _RANK[esc.level]
                 why[cid] = tuple(f for f in esc.all + esc.any if f in present)
@@ -227,9 +238,10 @@ class Model:
     def rules(self, evidence: Evidence) -> list[RuleHit]:
         present = self._present(evidence)
         mask = self._mask(present)
+        candidates = sorted({n for f in present for n in self._rules_of.get(f, ())})
         hits = [
             RuleHit(rule.id, rule.level, tuple(f for f in rule.all + rule.any if f in present))
-            for rule, all_of, any_of, none_of in self._rules
+            for rule, all_of, any_of, none_of in (self._rules[n] for n in candidates)
             if _fires(all_of, any_of, none_of, mask)
         ]
         return sorted(hits, key=lambda h: (_RANK[h.level], h.id))

@@ -106,11 +106,12 @@ class Reader:
         self.real_negation: dict[str, list[tuple[str, ...]]] = {}
         self.double_negation: dict[str, frozenset[str]] = {}
         self.first_person_object: dict[str, frozenset[str]] = {}
-        self.idioms: dict[str, list[tuple[tuple[str, ...], str | None]]] = {}
+        self.idioms: dict[str, dict[str, list[tuple[tuple[str, ...], str | None]]]] = {}
         self.stem_overrides: dict[str, dict[str, str]] = {}
         self.terminators: dict[str, frozenset[str]] = {}
         self.window: dict[str, int] = {}
         self.patterns: dict[str, list[Pattern]] = {}
+        self.needles: dict[str, tuple[str, ...]] = {}
         self.exclusive: dict[str, set[str]] = {}
         self.post_negation: dict[str, frozenset[str]] = {}
         self.post_negation_words: dict[str, int] = {}
@@ -189,9 +190,10 @@ class Reader:
             self.first_person[lang] = frozenset(fold(w) for w in spec.get("first_person", []))
             self.third_person[lang] = frozenset(fold(w) for w in spec.get("third_person", []))
             self.first_person_object[lang] = frozenset(fold(w) for w in spec.get("first_person_object", []))
-            self.idioms[lang] = [
-                (tuple(t.text for t in tokenize(p, lang)), finding) for p, finding in (spec.get("idioms") or {}).items()
-            ]
+            self.idioms[lang] = {}  # first word -> (the idiom's words, the finding it stands for or None)
+            for p, finding in (spec.get("idioms") or {}).items():
+                words = tuple(t.text for t in tokenize(p, lang))
+                self.idioms[lang].setdefault(words[0], []).append((words, finding))
             self.nobody[lang] = frozenset(w.lower() for w in spec.get("nobody", []))
             self.past[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("past", [])]
             self.onset[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("onset", [])]
@@ -201,6 +203,8 @@ class Reader:
                 for p in spec_all["patterns"][lang]
                 if p["finding"] in kb.findings
             ]
+            # every string some pattern needs: one pass over these per text tells which patterns can match
+            self.needles[lang] = tuple(sorted({n for p in self.patterns[lang] if p.needs for n in p.needs}))
 
     def read(self, text: str, language: str = "auto") -> Reading:
         if not isinstance(text, str) or not text.strip():
@@ -242,9 +246,9 @@ class Reader:
         texts = [t.text for t in tokens]
         spans = [
             (tokens[i].start, tokens[i + len(p) - 1].end, finding)
-            for p, finding in idioms
-            for i in range(len(texts) - len(p) + 1)
-            if texts[i] == p[0] and tuple(texts[i : i + len(p)]) == p
+            for i, word in enumerate(texts)
+            for p, finding in idioms.get(word, ())
+            if tuple(texts[i : i + len(p)]) == p
         ]
         if not spans:
             return matches
@@ -632,8 +636,9 @@ class Reader:
 
         out = []
         haystack = needs_text(folded)
+        present = {n for n in self.needles[lang] if n in haystack}
         for finding, regex, low, high, needs, state in self.patterns[lang]:
-            if needs is not None and not any(n in haystack for n in needs):
+            if needs is not None and needs.isdisjoint(present):
                 continue  # none of the words the pattern needs is in the text
             for m in regex.finditer(folded):
                 n = m.groupdict().get("n")
