@@ -61,8 +61,14 @@ def test_a_red_flag_made_relevant_by_the_answers_is_asked_first(engine):
     step = interview.step()
     assert step.reason == "red_flag"
     assert set(step.question.findings) & engine.model.red_flag_findings
-    interview.answer(step.question.id, "yes" if step.question.kind == "yes_no" else DONT_KNOW)
-    assert _RANK[interview.step().level] < _RANK[step.level]  # its "yes" raised the level
+    assert step.question.kind == "yes_no"
+    levels = {}
+    for value in ("yes", "no"):  # one of its answers makes the level more urgent (its red flag, or what its
+        interview.answer(step.question.id, value)  # absence leaves more likely); each is taken back after
+        levels[value] = interview.step().level
+        interview.back()
+    assert min(_RANK[level] for level in levels.values()) < _RANK[step.level], levels
+    assert interview.step().question.id == step.question.id  # taken back: the same question again
 
 
 def test_a_red_flag_question_is_asked_only_when_a_yes_would_raise_the_level_enough(engine):

@@ -144,6 +144,8 @@ class Model:
                 p = link.probability if link.probability is not None else freq[link.frequency]  # type: ignore[index]
                 table[i, self.f_index[link.finding]] = p
         prior[-1] = policy.other_cause.probability
+        if policy.prior_exponent is not None:  # flattened weights (policy `prior_exponent`, with its basis)
+            prior = prior ** policy.prior_exponent.value
         self.table = table
         self.log_p = np.log(table)
         self.log_not_p = np.log1p(-table)

@@ -290,6 +290,13 @@ class Unmentioned(_Strict):
     basis: str
 
 
+class PriorExponent(_Strict):
+    """How far the conditions' prevalence weights are flattened: the prior is proportional to weight ** value."""
+
+    value: float = Field(gt=0.0, le=1.0)
+    basis: str
+
+
 class Policy(_Strict):
     """The numbers the reasoning uses that are not tied to one condition, each with its basis."""
 
@@ -298,6 +305,7 @@ class Policy(_Strict):
     other_cause: FrequencyValue
     other_cause_finding: Factor
     unmentioned: Unmentioned | None = None
+    prior_exponent: PriorExponent | None = None
     thresholds: dict[Literal["emergency", "urgent", "routine"], Threshold]
     disclaimer: Text
     emergency_number: Text
