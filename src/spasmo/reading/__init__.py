@@ -117,6 +117,7 @@ class Reader:
         self.post_negation_words: dict[str, int] = {}
         self.answers_no: dict[str, frozenset[str]] = {}
         self.uncertainty: dict[str, list[tuple[str, ...]]] = {}
+        self.belief: dict[str, list[tuple[str, ...]]] = {}
         self.relatives: dict[str, frozenset[str]] = {}
         self.first_person: dict[str, frozenset[str]] = {}
         self.third_person: dict[str, frozenset[str]] = {}
@@ -186,6 +187,7 @@ class Reader:
                 w.lower() for w in spec.get("answers_no", [])
             )
             self.uncertainty[lang] = [tuple(fold(p).split()) for p in spec.get("uncertainty", [])]
+            self.belief[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("belief", [])]
             self.relatives[lang] = frozenset(fold(w) for w in spec.get("relatives", []))
             self.first_person[lang] = frozenset(fold(w) for w in spec.get("first_person", []))
             self.third_person[lang] = frozenset(fold(w) for w in spec.get("third_person", []))
@@ -452,6 +454,7 @@ class Reader:
             return next((i for i, (a, b, _) in enumerate(spans) if a <= m.start < b + 1), -1)
 
         unsure: dict[int, list[int]] = {}  # clause -> where its uncertainty cues start
+        believed: dict[int, list[int]] = {}  # part -> where its cues of a guess at the cause start
         past: dict[int, bool] = {}  # part -> does it speak of the past
 
         relatives, first_person = self.relatives[lang], self.first_person[lang]
@@ -495,6 +498,17 @@ class Reader:
                     unsure[ci] = self._uncertainty_cues(tuple(clauses[ci][2]), lang)
                 if any(start < m.start for start in unsure[ci]):
                     continue  # "maybe my urine is darker, not sure": left unknown
+            if pi >= 0 and m.state == "present" and m.finding not in self.red_flags and (
+                self.kb.findings[m.finding].kind != "location"
+            ):
+                if pi not in believed:
+                    words = tuple(t.text for t in parts[pi][2])
+                    believed[pi] = [
+                        parts[pi][2][i].start for phrase in self.belief[lang]
+                        for i in range(len(words) - len(phrase) + 1) if words[i : i + len(phrase)] == phrase
+                    ]
+                if any(start < m.start for start in believed[pi]):
+                    continue  # "I assumed I'd pulled a muscle", "ho dato la colpa agli allenamenti": a guess
             if pi >= 0 and self.kb.findings[m.finding].kind == "symptom":
                 if pi not in past:
                     past[pi] = _contains(parts[pi][2], self.past[lang]) and not _contains(parts[pi][2], self.onset[lang])
