@@ -61,3 +61,20 @@ def test_each_finding_contribution_is_a_likelihood_ratio(engine):
     assert {c.finding for c in top.contributions} == {"during_exercise", "relieved_by_stretching"}
     for c in top.contributions:
         assert c.likelihood_ratio > 0
+
+
+def test_an_escalation_does_not_apply_when_one_of_its_none_findings_is_present(engine):
+    """Tetany from over-breathing is urgent the first time and routine when it has recurred for weeks
+    (its escalation's `none`), in the assessment and in the interview's look-ahead alike."""
+    def urgency(states):
+        evidence = Evidence.from_states(states)
+        ranked = {c.id: c.urgency for c in engine.model.assess(evidence, top=len(engine.model.conditions)).conditions}
+        present, absent = engine.planner._vectors(evidence)
+        level, _, _ = engine.planner.evaluate(present[None], absent[None])
+        assert LEVELS[int(level[0])] == engine.model.assess(evidence).triage.level
+        return ranked["hyperventilation_tetany"]
+
+    first = {"tingling_hands_feet": "present", "rapid_breathing": "present", "stress_or_anxiety": "present"}
+    assert urgency(first) == "urgent"
+    assert urgency({**first, "recurrent": "present"}) == "routine"
+    assert urgency({**first, "persistent_weeks": "present"}) == "routine"

@@ -192,7 +192,8 @@ def kb_show(ctx: click.Context, condition_id: str, fmt: str) -> None:
     click.echo(f"  prior weight {cond.prevalence.weight}: {cond.prevalence.basis}")
     click.echo(f"  urgency: {cond.urgency.default}")
     for esc in cond.urgency.escalations:
-        click.echo(f"    -> {esc.level} if {' and '.join(esc.all) or ''}{' / '.join(esc.any)}")
+        unless = f" unless {' / '.join(esc.none)}" if esc.none else ""
+        click.echo(f"    -> {esc.level} if {' and '.join(esc.all) or ''}{' / '.join(esc.any)}{unless}")
     click.echo("  findings:")
     for link in cond.findings:
         how = link.frequency or f"{link.probability} ({link.basis})"

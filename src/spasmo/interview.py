@@ -332,6 +332,7 @@ class Planner:
         self.esc_condition = np.array([ci for ci, _ in escalations], dtype=np.int64)
         self.esc_all = np.array([row(e.all) for _, e in escalations], dtype=float).reshape(len(escalations), n_f)
         self.esc_any = np.array([row(e.any) for _, e in escalations], dtype=float).reshape(len(escalations), n_f)
+        self.esc_none = np.array([row(e.none) for _, e in escalations], dtype=float).reshape(len(escalations), n_f)
         self.esc_n_all = self.esc_all.sum(axis=1)
         self.esc_free = self.esc_any.sum(axis=1) == 0
         self.esc_rank = np.array([_RANK[e.level] for _, e in escalations], dtype=np.int64)
@@ -343,7 +344,9 @@ class Planner:
         self.rule_all_t, self.rule_any_t, self.rule_none_t = (
             np.ascontiguousarray(m.T) for m in (self.rule_all, self.rule_any, self.rule_none)
         )
-        self.esc_all_t, self.esc_any_t = (np.ascontiguousarray(m.T) for m in (self.esc_all, self.esc_any))
+        self.esc_all_t, self.esc_any_t, self.esc_none_t = (
+            np.ascontiguousarray(m.T) for m in (self.esc_all, self.esc_any, self.esc_none)
+        )
 
         # every weighed answer of every question, as rows: findings it reports present / absent
         owner, present, absent = [], [], []
@@ -390,6 +393,7 @@ class Planner:
         rank = np.tile(self.model.default_rank, (n, 1))
         if len(self.esc_rank):
             esc = (_dot(pf, self.esc_all_t) >= self.esc_n_all) & ((_dot(pf, self.esc_any_t) > 0) | self.esc_free)
+            esc &= _dot(pf, self.esc_none_t) == 0
             levels = np.where(esc, self.esc_rank, _SELF_CARE)
             np.minimum.at(rank, (np.arange(n)[:, None], self.esc_condition[None, :]), levels)
         by_probability = np.full(n, _SELF_CARE)

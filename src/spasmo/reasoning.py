@@ -177,7 +177,7 @@ class Model:
             (rule, self._mask(rule.all), self._mask(rule.any), self._mask(rule.none)) for rule in kb.rules.values()
         ]
         self._escalations = [
-            (i, cond.id, esc, self._mask(esc.all), self._mask(esc.any))
+            (i, cond.id, esc, self._mask(esc.all), self._mask(esc.any), self._mask(esc.none))
             for i, cond in enumerate(kb.conditions.values())
             for esc in cond.urgency.escalations
         ]
@@ -188,7 +188,7 @@ class Model:
             for f in set(rule.all) | set(rule.any):
                 self._rules_of.setdefault(f, []).append(n)
         self._escalations_of: dict[str, list[int]] = {}
-        for n, (_, _, esc, _, _) in enumerate(self._escalations):
+        for n, (_, _, esc, _, _, _) in enumerate(self._escalations):
             for f in set(esc.all) | set(esc.any):
                 self._escalations_of.setdefault(f, []).append(n)
 
@@ -231,8 +231,8 @@ class Model:
         rank = self.default_rank.copy()
         why: dict[str, tuple[str, ...]] = {}
         candidates = sorted({n for f in present for n in self._escalations_of.get(f, ())})
-        for i, cid, esc, all_of, any_of in (self._escalations[n] for n in candidates):
-            if _fires(all_of, any_of, 0, mask) and _RANK[esc.level] < rank[i]:
+        for i, cid, esc, all_of, any_of, none_of in (self._escalations[n] for n in candidates):
+            if _fires(all_of, any_of, none_of, mask) and _RANK[esc.level] < rank[i]:
                 rank[i] = _RANK[esc.level]
                 why[cid] = tuple(f for f in esc.all + esc.any if f in present)
         return rank, why

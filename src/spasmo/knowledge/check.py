@@ -52,7 +52,7 @@ def check(kb: KnowledgeBase, *, hpo: Callable[[str], str | None] | None = None) 
         file = kb.groups[cond.id]
         used.update(link.finding for link in cond.findings)
         for esc in cond.urgency.escalations:
-            used.update(esc.any + esc.all)
+            used.update(esc.any + esc.all + esc.none)
         if not cond.see_doctor:
             add(Problem(file, cond.id, "no 'see_doctor' advice; say when to see a doctor"))
         if not (cond.self_care or cond.treatment):

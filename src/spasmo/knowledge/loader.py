@@ -295,7 +295,7 @@ def _references(kb: KnowledgeBase) -> list[Problem]:
             need_sources(file, entry, link.sources)
         for n, esc in enumerate(cond.urgency.escalations, 1):
             entry = f"{cond.id}.urgency.escalations[{n}]"
-            need_findings(file, entry, esc.any + esc.all)
+            need_findings(file, entry, esc.any + esc.all + esc.none)
             need_sources(file, entry, esc.sources)
         need_advice(file, cond.id, cond.self_care + cond.treatment + cond.see_doctor)
     for rule in kb.rules.values():

@@ -166,6 +166,8 @@ class Escalation(_Strict):
     level: Level
     any: list[str] = Field(default_factory=list)
     all: list[str] = Field(default_factory=list)
+    #: none of these may be present (a first episode: not when it has recurred for weeks)
+    none: list[str] = Field(default_factory=list)
     sources: list[str] = Field(min_length=1)
 
     @model_validator(mode="after")
