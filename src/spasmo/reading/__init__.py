@@ -378,8 +378,16 @@ class Reader:
         negation, terminators = self.negation[lang], self.terminators[lang]
         seen_content = 0
         i = first - 1
+        list_commas = 0
         while i >= 0 and seen_content < self.window[lang]:
             tok = tokens[i]
+            if tok.text == "," and list_commas < _MAX_LIST_ITEMS and _in_a_list(tokens, i, first, lang):
+                # "no nausea, vomiting or diarrhoea", "niente febbre, tosse né dolori": the items of a list closed by
+                # "or"/"o"/"né" share the negation before the first of them
+                list_commas += 1
+                seen_content = 0
+                i -= 1
+                continue
             if tok.word in terminators or (tok.punct and tok.text not in "()"):
                 return None
             word = tok.word
@@ -681,6 +689,45 @@ _COORDINATION = frozenset({"and", "or", "e", "ed", "o"})
 _CONTRAST = frozenset({"but", "however", "whereas", "while", "ma", "però", "pero", "invece", "mentre", "tuttavia"})
 # a change of time starts a new part: "two years ago ... and now my arm is stiff"
 _NOW = frozenset({"now", "today", "currently", "lately", "recently", "ora", "adesso", "oggi", "ultimamente"})
+
+
+#: words that close a list of alternatives ("no nausea, vomiting or diarrhoea", "niente febbre, tosse o dolori")
+_LIST_CLOSERS = frozenset({"or", "nor", "o", "oppure", "né", "ne"})
+_MAX_LIST_ITEMS = 6
+_LIST_ITEM_WORDS = 3  # content words in one item of such a list
+
+
+def _in_a_list(tokens: list[Token], comma: int, first: int, lang: str) -> bool:
+    """Is the comma at ``comma`` one between the items of a list that ``first`` belongs to and that a word of
+    alternatives closes ("nausea, vomiting or diarrhoea", "febbre, tosse o dolori")? Each item is a few words with
+    no verb of its own (not "no fever, my calf is swollen or red") and no other punctuation; the closing word is
+    followed by one more item ("or so" and "o altro" close nothing)."""
+    content = 0
+    for j in range(comma + 1, len(tokens)):
+        tok = tokens[j]
+        if tok.word in _LIST_CLOSERS:
+            after = tokens[j + 1] if j + 1 < len(tokens) else None
+            return after is not None and not after.punct and after.word not in _NOT_AN_ITEM
+        if tok.text == ",":
+            content = 0
+            continue
+        if tok.punct or tok.word in _CONTRAST or tok.word in _ITEM_BREAKERS:
+            return False
+        content += not tok.stop
+        if content > _LIST_ITEM_WORDS + (2 if j >= first else 0):  # the phrase read may be a little longer
+            return False
+    return False
+
+
+#: words that make a piece of a sentence a clause rather than an item of a list, or join rather than list
+_ITEM_BREAKERS = frozenset({
+    "and", "with", "is", "are", "was", "were", "am", "be", "been", "have", "has", "had", "do", "does", "did", "get",
+    "gets", "got", "feel", "feels", "felt", "keep", "keeps", "it's", "e", "ed", "con", "è", "e'", "sono", "era",
+    "erano", "ho", "hai", "ha", "hanno", "avevo", "aveva", "sento", "sente", "fa", "fanno", "mi", "si",
+})
+#: what may follow "or" without being an item ("or so", "or something", "o altro")
+_NOT_AN_ITEM = frozenset({"so", "something", "anything", "whatever", "other", "two", "three", "altro", "meno", "più",
+                          "piu", "qualcosa", "simili", "quasi"})
 
 
 def _split(tokens: list[Token], commas: bool) -> list[tuple[int, int, list[Token]]]:
