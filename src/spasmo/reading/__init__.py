@@ -634,8 +634,9 @@ class Reader:
         return False
 
     def _times_of_symptoms(self, layout: _Layout, lexicon: list[Match]) -> list[Match]:
-        """Keep a time of day only when it is said of a symptom: not "I sleep 5 hours a night", "I take my
-        statin at night", "night shifts" (red flags are always kept)."""
+        """Keep a time of day, and a word of recurrence or of weeks (`_HABITUAL`), only when it is said of a
+        symptom: not "I sleep 5 hours a night", "I take my statin at night", "night shifts", "10 cups of tea every
+        day" (red flags are always kept)."""
         kinds = self.kb.findings
 
         def of_a_symptom(t: Match) -> bool:
@@ -652,8 +653,8 @@ class Reader:
 
         return [
             m for m in lexicon
-            if kinds[m.finding].kind != "timing" or m.finding in self.red_flags or m.state != "present"
-            or of_a_symptom(m)
+            if (kinds[m.finding].kind != "timing" and m.finding not in _HABITUAL) or m.finding in self.red_flags
+            or m.state != "present" or of_a_symptom(m)
         ]
 
     def _patterns(self, text: str, layout: _Layout, lang: Lang, lexicon: list[Match]) -> list[Match]:
@@ -689,6 +690,8 @@ class Reader:
         return out
 
 
+#: course findings that a lexicon phrase ("every day", "for months") may say of a habit as well as of the spasms
+_HABITUAL = frozenset({"recurrent", "persistent_weeks"})
 #: findings about the person's sleep: a time of night next to them is not when the spasms come
 _ABOUT_SLEEP = frozenset({"caffeine_or_poor_sleep"})
 _JOINS = frozenset({"and", "then", "so", "e", "ed", "poi", "quindi"})
