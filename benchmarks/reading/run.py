@@ -132,6 +132,8 @@ def main() -> None:
     parser.add_argument("--split", choices=["test", "dev", "all"], default="test")
     parser.add_argument("--baseline", action="store_true", help="also run the negspacy baseline on English")
     parser.add_argument("--errors", action="store_true", help="list the texts read wrongly")
+    parser.add_argument("--agreement", action="store_true",
+                        help="compare the test split's second, independent annotation with the first and the reader")
     args = parser.parse_args()
     engine = Engine()
     texts = load(args.split)
@@ -162,6 +164,30 @@ def main() -> None:
     if args.errors:
         for ident, missed, spurious in result["errors"]:
             print(f"{ident}: missed {missed} spurious {spurious}")
+    if args.agreement:
+        print_agreement(engine)
+
+
+def print_agreement(engine: Engine) -> None:
+    """How far two human annotators agree on the test split, and where the reader stands between them."""
+    second = {
+        t["id"]: {(f, s) for f, s in (t.get("findings") or {}).items()}
+        for t in yaml.safe_load((HERE / "second_annotation_test.yaml").read_text(encoding="utf-8"))["texts"]
+    }
+    first = {t["id"]: t for t in load("test")}
+    reader = {
+        i: {(o.finding, o.state) for o in engine.read(t["text"], t["language"]).observations()} for i, t in first.items()
+    }
+    gold = {i: {(f, s) for f, s in (t.get("findings") or {}).items()} for i, t in first.items()}
+    print("\nTest split, two independent annotations (same guideline) and the reader:\n")
+    print("| language | n | annotator 2 vs 1 (F1) | reader vs annotator 1 | reader vs annotator 2 | "
+          "reader's recall of what both marked |\n|---|---|---|---|---|---|")
+    for lang in ("all", "en", "it"):
+        ids = [i for i, t in first.items() if lang == "all" or t["language"] == lang]
+        both = score([(gold[i] & second[i], reader[i]) for i in ids])
+        print(f"| {lang} | {len(ids)} | {score([(gold[i], second[i]) for i in ids])['f1']} | "
+              f"{score([(gold[i], reader[i]) for i in ids])['f1']} | {score([(second[i], reader[i]) for i in ids])['f1']} | "
+              f"{both['recall']} |")
 
 
 if __name__ == "__main__":
