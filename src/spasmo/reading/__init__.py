@@ -118,6 +118,7 @@ class Reader:
         self.answers_no: dict[str, frozenset[str]] = {}
         self.uncertainty: dict[str, list[tuple[str, ...]]] = {}
         self.belief: dict[str, list[tuple[str, ...]]] = {}
+        self.lists: dict[str, _ListCues] = {}
         self.relatives: dict[str, frozenset[str]] = {}
         self.first_person: dict[str, frozenset[str]] = {}
         self.third_person: dict[str, frozenset[str]] = {}
@@ -188,6 +189,9 @@ class Reader:
             )
             self.uncertainty[lang] = [tuple(fold(p).split()) for p in spec.get("uncertainty", [])]
             self.belief[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("belief", [])]
+            self.lists[lang] = _ListCues(*(
+                frozenset(fold(w) for w in spec.get(key, [])) for key in ("list_closers", "list_breakers", "not_an_item")
+            ))
             self.relatives[lang] = frozenset(fold(w) for w in spec.get("relatives", []))
             self.first_person[lang] = frozenset(fold(w) for w in spec.get("first_person", []))
             self.third_person[lang] = frozenset(fold(w) for w in spec.get("third_person", []))
@@ -385,7 +389,7 @@ class Reader:
         list_commas = 0
         while i >= 0 and seen_content < self.window[lang]:
             tok = tokens[i]
-            if tok.text == "," and list_commas < _MAX_LIST_ITEMS and _in_a_list(tokens, i, first, lang):
+            if tok.text == "," and list_commas < _MAX_LIST_ITEMS and _in_a_list(tokens, i, first, self.lists[lang]):
                 # "no nausea, vomiting or diarrhoea", "niente febbre, tosse né dolori": the items of a list closed by
                 # "or"/"o"/"né" share the negation before the first of them
                 list_commas += 1
@@ -446,18 +450,14 @@ class Reader:
     def _body_parts_of_symptoms(self, layout: _Layout, matches: list[Match]) -> list[Match]:
         """Drop a body part named only as the place of something else: "si è ferito alla mano con un chiodo",
         "operated on my back": its piece of sentence names a history or an exposure and no symptom. A body
-        part next to a symptom, or on its own ("cramps, mostly the right calf"), stays. (Tried: dropping a body
-        part named only with tingling, numbness, weakness or a tremor, as the corpus guideline says a location is
-        where the spasms are; reading F1 rose by 0.003 but low magnesium and calcium, whose tingling hands the
-        knowledge base counts, fell out of the top three on fresh cases, so it was not kept.)"""
+        part next to a symptom, or on its own ("cramps, mostly the right calf"), stays."""
         kinds = self.kb.findings
         out = []
         for m in matches:
             if kinds[m.finding].kind == "location":
                 piece = next(((a, b) for a, b in layout.pieces if a <= m.start <= b), None)
                 if piece is not None:
-                    near = [o for o in matches if o.start <= piece[1] and o.end >= piece[0] and o is not m]
-                    inside = {kinds[o.finding].kind for o in near}
+                    inside = {kinds[o.finding].kind for o in matches if piece[0] <= o.start <= piece[1]}
                     if "symptom" not in inside and inside & {"history", "exposure"}:
                         continue
             out.append(m)
@@ -717,13 +717,19 @@ def _another_word_one_edit_away(word: str, lang: str, known: frozenset[str]) -> 
     return any(is_word(v, lang) and stem(lang, v) not in known for v in variants)
 
 
-#: words that close a list of alternatives ("no nausea, vomiting or diarrhoea", "niente febbre, tosse o dolori")
-_LIST_CLOSERS = frozenset({"or", "nor", "o", "oppure", "né", "ne"})
+class _ListCues(NamedTuple):
+    """Cue lists of a language (cues.yaml) for a list of alternatives under one negation."""
+
+    closers: frozenset[str]  # "or", "o", "né"
+    breakers: frozenset[str]  # words that make a piece a clause, or join rather than list ("and", "is", "ho")
+    not_an_item: frozenset[str]  # what may follow "or" without being an item ("or so", "o altro")
+
+
 _MAX_LIST_ITEMS = 6
 _LIST_ITEM_WORDS = 3  # content words in one item of such a list
 
 
-def _in_a_list(tokens: list[Token], comma: int, first: int, lang: str) -> bool:
+def _in_a_list(tokens: list[Token], comma: int, first: int, cues: _ListCues) -> bool:
     """Is the comma at ``comma`` one between the items of a list that ``first`` belongs to and that a word of
     alternatives closes ("nausea, vomiting or diarrhoea", "febbre, tosse o dolori")? Each item is a few words with
     no verb of its own (not "no fever, my calf is swollen or red") and no other punctuation; the closing word is
@@ -731,29 +737,18 @@ def _in_a_list(tokens: list[Token], comma: int, first: int, lang: str) -> bool:
     content = 0
     for j in range(comma + 1, len(tokens)):
         tok = tokens[j]
-        if tok.word in _LIST_CLOSERS:
+        if tok.word in cues.closers:
             after = tokens[j + 1] if j + 1 < len(tokens) else None
-            return after is not None and not after.punct and after.word not in _NOT_AN_ITEM
+            return after is not None and not after.punct and after.word not in cues.not_an_item
         if tok.text == ",":
             content = 0
             continue
-        if tok.punct or tok.word in _CONTRAST or tok.word in _ITEM_BREAKERS:
+        if tok.punct or tok.word in _CONTRAST or tok.word in cues.breakers:
             return False
         content += not tok.stop
         if content > _LIST_ITEM_WORDS + (2 if j >= first else 0):  # the phrase read may be a little longer
             return False
     return False
-
-
-#: words that make a piece of a sentence a clause rather than an item of a list, or join rather than list
-_ITEM_BREAKERS = frozenset({
-    "and", "with", "is", "are", "was", "were", "am", "be", "been", "have", "has", "had", "do", "does", "did", "get",
-    "gets", "got", "feel", "feels", "felt", "keep", "keeps", "it's", "e", "ed", "con", "è", "e'", "sono", "era",
-    "erano", "ho", "hai", "ha", "hanno", "avevo", "aveva", "sento", "sente", "fa", "fanno", "mi", "si",
-})
-#: what may follow "or" without being an item ("or so", "or something", "o altro")
-_NOT_AN_ITEM = frozenset({"so", "something", "anything", "whatever", "other", "two", "three", "altro", "meno", "più",
-                          "piu", "qualcosa", "simili", "quasi"})
 
 
 def _split(tokens: list[Token], commas: bool) -> list[tuple[int, int, list[Token]]]:
