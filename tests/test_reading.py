@@ -99,3 +99,14 @@ def test_the_pattern_shortcut_never_skips_a_pattern_that_matches(engine):
     assert required_strings(r"(?:a|b)x") is None  # a one-letter string would skip nothing
     assert required_strings(r"[") is None  # a pattern that does not parse: no shortcut
     assert required_strings(r"(?P<n>\d{2})\s?(?:m|f)\b") == {DIGIT}  # a number: the text must hold a digit
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("I assumed it was just a pulled muscle with chest pain and trouble breathing", "en"),
+    ("Pensavo fosse uno stiramento, con un dolore forte al petto e fatica a respirare", "it"),
+])
+def test_a_guess_at_the_cause_never_hides_a_red_flag(engine, text, lang):
+    """A guess ("I assumed", "pensavo fosse") leaves what follows it unknown, except red flags (safety first)."""
+    states = {o.finding: o.state for o in engine.read(text, lang).observations()}
+    assert states.get("chest_pain") == "present" and states.get("trouble_breathing") == "present", states
+    assert "sudden_pain_during_movement" not in states  # the guess itself is not read
