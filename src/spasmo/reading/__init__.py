@@ -642,6 +642,8 @@ class Reader:
         def of_a_symptom(t: Match) -> bool:
             # said of something else in its piece of the sentence: a medicine, an illness, a habit, an
             # exposure, or the person's sleep ("I take my statin at night", "sleeping 5 hours a night")
+            if t.finding in _HABITUAL and all(m.finding == t.finding for m in lexicon):
+                return True  # "for weeks" is all the text says: of the complaint, the only thing there is
             piece = next(((a, b) for a, b in layout.pieces if a <= t.start <= b), (t.start, t.end))
             inside = [m for m in lexicon if piece[0] <= m.start <= piece[1] and m is not t]
             if any(kinds[m.finding].kind in ("symptom", "location") for m in inside):
