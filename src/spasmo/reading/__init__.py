@@ -117,14 +117,14 @@ class Reader:
         self.post_negation_words: dict[str, int] = {}
         self.answers_no: dict[str, frozenset[str]] = {}
         self.uncertainty: dict[str, list[tuple[str, ...]]] = {}
-        self.belief: dict[str, list[tuple[str, ...]]] = {}
+        self.belief: dict[str, dict[str, list[tuple[str, ...]]]] = {}  # first word -> phrases
         self.lists: dict[str, _ListCues] = {}
         self.relatives: dict[str, frozenset[str]] = {}
         self.first_person: dict[str, frozenset[str]] = {}
         self.third_person: dict[str, frozenset[str]] = {}
         self.nobody: dict[str, frozenset[str]] = {}
-        self.past: dict[str, list[tuple[str, ...]]] = {}
-        self.onset: dict[str, list[tuple[str, ...]]] = {}
+        self.past: dict[str, dict[str, list[tuple[str, ...]]]] = {}  # first word -> phrases
+        self.onset: dict[str, dict[str, list[tuple[str, ...]]]] = {}
         # red flags are kept even when the writer is unsure of them (the same set the reasoning uses)
         self.red_flags = {f for rule in kb.rules.values() if rule.level in ("emergency", "urgent") for f in rule.red_flags}
         # a longer phrase hides a shorter one it contains when their findings exclude each other, or when
@@ -188,7 +188,10 @@ class Reader:
                 w.lower() for w in spec.get("answers_no", [])
             )
             self.uncertainty[lang] = [tuple(fold(p).split()) for p in spec.get("uncertainty", [])]
-            self.belief[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("belief", [])]
+            self.belief[lang] = {}
+            for p in spec.get("belief", []):
+                words = tuple(t.text for t in tokenize(p, lang))
+                self.belief[lang].setdefault(words[0], []).append(words)
             self.lists[lang] = _ListCues(*(
                 frozenset(fold(w) for w in spec.get(key, [])) for key in ("list_closers", "list_breakers", "not_an_item")
             ))
@@ -201,8 +204,8 @@ class Reader:
                 words = tuple(t.text for t in tokenize(p, lang))
                 self.idioms[lang].setdefault(words[0], []).append((words, finding))
             self.nobody[lang] = frozenset(w.lower() for w in spec.get("nobody", []))
-            self.past[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("past", [])]
-            self.onset[lang] = [tuple(t.text for t in tokenize(p, lang)) for p in spec.get("onset", [])]
+            self.past[lang] = _by_first_word([tuple(t.text for t in tokenize(p, lang)) for p in spec.get("past", [])])
+            self.onset[lang] = _by_first_word([tuple(t.text for t in tokenize(p, lang)) for p in spec.get("onset", [])])
             self.patterns[lang] = [
                 Pattern(p["finding"], re.compile(strip_accents(p["regex"])), p.get("min"), p.get("max"),
                         required_strings(strip_accents(p["regex"])), p.get("state", "present"))
@@ -520,8 +523,8 @@ class Reader:
                 if pi not in believed:
                     words = tuple(t.text for t in parts[pi][2])
                     believed[pi] = [
-                        parts[pi][2][i].start for phrase in self.belief[lang]
-                        for i in range(len(words) - len(phrase) + 1) if words[i : i + len(phrase)] == phrase
+                        parts[pi][2][i].start for i, word in enumerate(words)
+                        for phrase in self.belief[lang].get(word, ()) if words[i : i + len(phrase)] == phrase
                     ]
                 if any(start < m.start for start in believed[pi]):
                     continue  # "I assumed I'd pulled a muscle", "ho dato la colpa agli allenamenti": a guess
@@ -851,15 +854,18 @@ def _starts(tokens: list[Token], i: int, phrases: list[tuple[str, ...]]) -> bool
     return any(tuple(t.text for t in tokens[i : i + len(p)]) == p for p in phrases)
 
 
-def _contains(clause: list[Token], phrases: list[tuple[str, ...]]) -> bool:
-    words = [t.text for t in clause]
-    present = set(words)
-    return any(
-        tuple(words[i : i + len(p)]) == p
-        for p in phrases
-        if p and p[0] in present
-        for i in range(len(words) - len(p) + 1)
-    )
+def _contains(clause: list[Token], phrases: dict[str, list[tuple[str, ...]]]) -> bool:
+    """Does the clause hold one of ``phrases`` (indexed by their first word)?"""
+    words = tuple(t.text for t in clause)
+    return any(words[i : i + len(p)] == p for i, w in enumerate(words) for p in phrases.get(w, ()))
+
+
+def _by_first_word(phrases: list[tuple[str, ...]]) -> dict[str, list[tuple[str, ...]]]:
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for p in phrases:
+        if p:
+            index.setdefault(p[0], []).append(p)
+    return index
 
 
 def _match_from(
