@@ -503,9 +503,10 @@ class Reader:
             (not other) and (has_first_person(c) or any(t.text in possessive for t in c))
             for other, (_, _, c) in zip(about_other, subjects)
         ]
+        # the writer's own story needs a symptom of their own: a body part of theirs alone is not one ("mia figlia ...
+        # mi stringeva la mano": the hand is the writer's, the story the daughter's)
         own_story = any(
-            about_self[index_of(m, subjects)] for m in matches
-            if self.kb.findings[m.finding].kind in ("symptom", "location")
+            about_self[index_of(m, subjects)] for m in matches if self.kb.findings[m.finding].kind == "symptom"
         )
         out = []
         for m in matches:
